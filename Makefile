@@ -1,0 +1,49 @@
+# Two commands do everything: `make run` and `make test` (see README).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+SPACY_MODEL := .spacy/nb_lemma
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup train run shell test validate test-stories pytest bench clean
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || "$$(scripts/find_python310.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.2"
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip check
+	@touch $@
+
+$(SPACY_MODEL)/config.cfg: $(VENV)/.installed scripts/build_spacy_nb.py
+	$(PY) scripts/build_spacy_nb.py $(SPACY_MODEL)
+
+setup: $(VENV)/.installed $(SPACY_MODEL)/config.cfg
+
+train: setup
+	$(PY) scripts/train_if_stale.py
+
+run: train
+	$(PY) -m bot.launcher
+
+shell: train
+	$(PY) -m bot.launcher --shell
+
+validate: setup
+	$(PY) scripts/validate_data.py
+
+test-stories: train
+	$(RASA) test core --model models/current.tar.gz --stories tests/test_stories.yml \
+		--fail-on-prediction-errors --out results/core
+
+pytest: train
+	$(PY) -m pytest tests
+
+test: validate train test-stories pytest
+
+bench: train
+	$(PY) bench/nlu_benchmark.py
+
+clean:
+	rm -rf models results var .spacy

@@ -1,0 +1,1 @@
+"""The action server (rasa-sdk): one module per capability."""

@@ -1,0 +1,32 @@
+"""Reads the editable content files in content/ (service details, texts, titles).
+
+Files are re-read when they change on disk, so editors' changes apply without a restart.
+"""
+import os
+from pathlib import Path
+from typing import Any, Dict, Tuple
+
+import yaml
+
+CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", Path(__file__).resolve().parent.parent / "content"))
+
+_cache: Dict[Path, Tuple[float, Any]] = {}
+
+
+def load(name: str) -> Any:
+    path = CONTENT_DIR / name
+    mtime = path.stat().st_mtime
+    cached = _cache.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        _cache[path] = cached
+    return cached[1]
+
+
+def text_in(entry: Dict[str, str], language: str) -> str:
+    """The entry's text in the conversation's language, Bokmål when there is none."""
+    return entry.get(language) or entry["nb"]
+
+
+def service_details() -> Dict[str, str]:
+    return {key: str(value) for key, value in load("service.yml").items()}

@@ -1,0 +1,123 @@
+"""Two-stage fallback that helps.
+
+First miss: offer the two most likely topics as buttons ("Mente du …?") plus "Noe annet".
+Second miss in a row: offer a human counsellor instead of guessing again.
+"""
+import json
+import re
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.content import load, text_in
+
+FALLBACK_INTENT = "nlu_fallback"
+# Clicking "Noe annet" or picking a suggestion neither ends nor extends a streak of misses.
+NEUTRAL_INTENTS = {"something_else"}
+NOT_SUGGESTED = {FALLBACK_INTENT, "something_else", "choose_topic", "affirm", "deny", "greet",
+                 "goodbye", "thanks", "out_of_scope"}
+MISSES_BEFORE_HUMAN = 2
+SUGGESTIONS = 2
+
+
+def misses_in_a_row(tracker: Tracker) -> int:
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent == FALLBACK_INTENT:
+            count += 1
+        elif intent not in NEUTRAL_INTENTS:
+            break
+    return count
+
+
+def ranked_topics(parse_data: Dict[str, Any]) -> List[Tuple[str, float]]:
+    """Topics by likelihood; the faq intent is expanded into its retrieval keys."""
+    scored: List[Tuple[str, float]] = []
+    selector = ((parse_data.get("response_selector") or {}).get("faq") or {})
+    for entry in parse_data.get("intent_ranking") or []:
+        name, confidence = entry.get("name"), float(entry.get("confidence") or 0.0)
+        if name == "faq":
+            for candidate in selector.get("ranking") or []:
+                key = candidate.get("intent_response_key")
+                if key:
+                    scored.append((key, confidence * float(candidate.get("confidence") or 0.0)))
+        elif name and name not in NOT_SUGGESTED:
+            scored.append((name, confidence))
+    return sorted(scored, key=lambda item: item[1], reverse=True)
+
+
+def topic_button(topic: str, titles: Dict[str, Dict[str, str]], language: str) -> Optional[Dict[str, str]]:
+    if topic not in titles:
+        return None
+    payload = f"/choose_topic{json.dumps({'topic': topic})}" if topic.startswith("faq/") else f"/{topic}"
+    return {"title": text_in(titles[topic], language), "payload": payload}
+
+
+class ActionHandleFallback(Action):
+    def name(self) -> Text:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        texts = load("fallback.yml")
+        language = tracker.get_slot("language") or "nb"
+        if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:
+            buttons = [{"title": text_in(b, language), "payload": b["payload"]} for b in texts["human_offer_buttons"]]
+            dispatcher.utter_message(text=text_in(texts["human_offer"], language), buttons=buttons)
+            return [SlotSet("suggested_topics", None)]
+
+        titles = load("topic_titles.yml")
+        buttons, topics = [], []
+        for topic, _ in ranked_topics(tracker.latest_message or {}):
+            button = topic_button(topic, titles, language)
+            if button and topic not in topics:
+                buttons.append(button)
+                topics.append(topic)
+            if len(topics) == SUGGESTIONS:
+                break
+        buttons.append({"title": text_in(texts["something_else"], language), "payload": "/something_else"})
+        dispatcher.utter_message(text=text_in(texts["suggest_prompt"], language), buttons=buttons)
+        return [SlotSet("suggested_topics", topics)]
+
+
+ORDINALS = {
+    0: r"\b(1|en|ett|et|one|first|fyrste|forste|første|nummer en|nr 1)\b",
+    1: r"\b(2|to|two|second|andre|nummer to|nr 2)\b",
+}
+LAST = r"\b(siste|last)\b"
+
+
+def topic_from_text(text: str, suggested: List[str]) -> Optional[str]:
+    """Maps a typed choice ("den første", "nr 2", "the last one") to a suggested topic."""
+    lowered = (text or "").lower()
+    if suggested and re.search(LAST, lowered):
+        return suggested[-1]
+    for index, pattern in ORDINALS.items():
+        if index < len(suggested) and re.search(pattern, lowered):
+            return suggested[index]
+    return None
+
+
+class ActionAnswerTopic(Action):
+    def name(self) -> Text:
+        return "action_answer_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        topic = next(tracker.get_latest_entity_values("topic"), None)
+        if topic is None:
+            topic = topic_from_text(tracker.latest_message.get("text"), tracker.get_slot("suggested_topics") or [])
+        responses = domain.get("responses") or {}
+        if topic and topic.startswith("faq/") and f"utter_{topic}" in responses:
+            dispatcher.utter_message(response=f"utter_{topic}")
+        else:
+            language = tracker.get_slot("language") or "nb"
+            dispatcher.utter_message(text=text_in(load("fallback.yml")["rephrase"], language))
+        return [SlotSet("suggested_topics", None)]

@@ -1,0 +1,1 @@
+"""The gateway package: channels, privacy, handoff, and the local launcher."""

@@ -1,0 +1,53 @@
+"""Starts the assistant on the embedded defaults: action server + Rasa server.
+
+    python -m bot.launcher           # servers until Ctrl-C
+    python -m bot.launcher --shell   # action server + a chat in this terminal
+"""
+import argparse
+import signal
+import subprocess
+import sys
+import time
+
+from bot.processes import (ensure_running, process_env, rasa_run_command, start_action_server,
+                           start_rasa, stop, wait_until_ready)
+from bot.settings import PROJECT_ROOT, load_settings
+
+
+def _raise_interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shell", action="store_true", help="chat with the bot in this terminal")
+    args = parser.parse_args()
+    settings = load_settings()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    processes = [start_action_server(settings)]
+    try:
+        if args.shell:
+            wait_until_ready(settings, processes, timeout=60, need_rasa=False)
+            shell = [rasa_run_command(settings)[0], "shell", "--model", str(settings.model_path),
+                     "--endpoints", "endpoints.yml"]
+            return subprocess.call(shell, cwd=PROJECT_ROOT, env=process_env(settings))
+
+        processes.append(start_rasa(settings))
+        print("Starting the action server and Rasa (about a minute) ...", flush=True)
+        wait_until_ready(settings, processes)
+        print(f"Ready. Talk to the bot: POST {settings.rasa_url}/webhooks/rest/webhook with "
+              '{"sender": "me", "message": "hei"}', flush=True)
+        print("Chat in the terminal: make shell. Logs: var/logs/. Stop: Ctrl-C.", flush=True)
+        while True:
+            ensure_running(processes)
+            time.sleep(2)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        print("Stopping ...", flush=True)
+        stop(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Starting, checking and stopping the Rasa server and the action server.
+
+Used by the launcher (make run / make shell) and by the end-to-end tests, so both run the
+processes exactly the same way.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot.settings import PROJECT_ROOT, Settings
+
+BIN = Path(sys.executable).parent
+
+
+def process_env(settings: Settings) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        ACTION_SERVER_URL=settings.action_server_url,
+        TRACKER_DB=str(settings.tracker_db),
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    return env
+
+
+def _spawn(command: List[str], settings: Settings, log_name: str) -> subprocess.Popen:
+    log_dir = settings.var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / log_name, "ab")
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=process_env(settings), stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_action_server(settings: Settings) -> subprocess.Popen:
+    command = [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+               "--port", str(settings.action_port)]
+    return _spawn(command, settings, "actions.log")
+
+
+def rasa_run_command(settings: Settings) -> List[str]:
+    command = [str(BIN / "rasa"), "run", "--model", str(settings.model_path),
+               "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+               "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--enable-api"]
+    if settings.rasa_auth_token:
+        command += ["--auth-token", settings.rasa_auth_token]
+    return command
+
+
+def start_rasa(settings: Settings) -> subprocess.Popen:
+    settings.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    return _spawn(rasa_run_command(settings), settings, "rasa.log")
+
+
+def _get(url: str, timeout: float = 2.0) -> Optional[bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return None
+
+
+def rasa_model_loaded(settings: Settings) -> bool:
+    """True once the server answers /status with a loaded model.
+
+    If the model cannot be loaded (e.g. the spaCy directory is missing), `rasa run` keeps
+    running without a model, so the port answering is not enough.
+    """
+    url = f"{settings.rasa_url}/status"
+    if settings.rasa_auth_token:
+        url += f"?token={settings.rasa_auth_token}"
+    body = _get(url)
+    if not body:
+        return False
+    try:
+        return bool(json.loads(body).get("model_file"))
+    except ValueError:
+        return False
+
+
+def action_server_up(settings: Settings) -> bool:
+    return _get(f"http://{settings.action_host}:{settings.action_port}/health") is not None
+
+
+def ensure_running(processes: List[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is not None:
+            raise RuntimeError(f"{' '.join(process.args[:2])} exited with {process.returncode}; see var/logs/")
+
+
+def wait_until_ready(settings: Settings, processes: List[subprocess.Popen], timeout: float = 300,
+                     need_rasa: bool = True) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ensure_running(processes)
+        if action_server_up(settings) and (not need_rasa or rasa_model_loaded(settings)):
+            return
+        time.sleep(1)
+    raise TimeoutError(f"Rasa or the action server not ready after {timeout:.0f} s; see var/logs/")
+
+
+def stop(processes: List[subprocess.Popen], grace: float = 15) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

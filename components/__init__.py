@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components (referenced by class path in config.yml)."""

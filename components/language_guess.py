@@ -1,0 +1,83 @@
+"""Guesses whether a message is English or Norwegian and reports it as the entity `language`.
+
+The `language` slot is filled from this entity, and responses carry an English variation
+conditioned on that slot. Only confident guesses are reported, so short replies ("ok", "ja")
+leave the conversation's language as it was.
+"""
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.text_normalise import words
+
+ENTITY = "language"
+
+
+class LanguageGuesser:
+    def __init__(self, markers: Dict[str, Any], min_hits: int = 2) -> None:
+        self.english = set(markers.get("english") or [])
+        self.norwegian = set(markers.get("norwegian") or [])
+        self.requests = {lang: set(names) for lang, names in (markers.get("requests") or {}).items()}
+        self.min_hits = min_hits
+
+    def requested(self, text: Text) -> Optional[str]:
+        """The language a change_language request names, if any."""
+        tokens = words(text)
+        for lang, names in self.requests.items():
+            if any(token in names for token in tokens):
+                return lang
+        return None
+
+    def guess(self, text: Text) -> Optional[str]:
+        tokens = words(text)
+        en = sum(token in self.english for token in tokens)
+        nb = sum(token in self.norwegian for token in tokens)
+        if en >= self.min_hits and en > 2 * nb:
+            return "en"
+        if nb >= self.min_hits and nb > 2 * en:
+            return "nb"
+        return None
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class LanguageGuessExtractor(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"markers_file": "content/language_markers.yml", "min_hits": 2}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        markers = yaml.safe_load(Path(config["markers_file"]).read_text(encoding="utf-8")) or {}
+        self.guesser = LanguageGuesser(markers, int(config["min_hits"]))
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageGuessExtractor":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            intent = (message.get(INTENT) or {}).get("name")
+            language = self.guesser.requested(text) if intent == "change_language" else None
+            language = language or self.guesser.guess(text)
+            if language:
+                entity = {"entity": ENTITY, "value": language, "start": 0, "end": len(text),
+                          "extractor": self.__class__.__name__}
+                message.set(ENTITIES, (message.get(ENTITIES) or []) + [entity], add_to_output=True)
+        return messages

@@ -1,0 +1,92 @@
+"""Deterministic safety backstop: a crisis phrase always yields the crisis intent.
+
+Runs after the intent classifiers and before the FallbackClassifier. Recall matters more than
+precision for suicide, assault, medical emergencies and exploitation, so a high-risk phrase from
+the phrase file overrides whatever the classifier said, and a crisis intent the classifier ranked
+first but with low confidence is not lost to the fallback.
+"""
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.phrase_matcher import PhraseMatcher
+
+logger = logging.getLogger(__name__)
+
+BACKSTOP_KEY = "safety_backstop"
+
+
+def load_phrases(path: Text) -> Dict[str, List[str]]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return {str(label): [str(p) for p in (phrases or [])] for label, phrases in data.items()}
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class SafetyBackstop(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "phrases_file": "content/safety_phrases.yml",
+            # A crisis intent ranked first with at least this confidence is kept (as certain)
+            # instead of being turned into nlu_fallback by a hesitating classifier.
+            "keep_crisis_above": 0.25,
+            "max_gap": 3,
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        phrases = load_phrases(config["phrases_file"])
+        self.crisis_intents = set(phrases)
+        self.matcher = PhraseMatcher(phrases, max_gap=int(config["max_gap"]))
+        self.keep_crisis_above = float(config["keep_crisis_above"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyBackstop":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._check(message)
+        return messages
+
+    def crisis_for(self, text: Text, predicted: Optional[Dict[Text, Any]]) -> Optional[Dict[Text, Text]]:
+        """Returns {'intent', 'reason'} when the message must be treated as a crisis."""
+        predicted_name = (predicted or {}).get("name")
+        confidence = float((predicted or {}).get("confidence") or 0.0)
+        if predicted_name in self.crisis_intents and confidence >= self.keep_crisis_above:
+            return {"intent": predicted_name, "reason": "classifier"}
+        phrase = self.matcher.first_match(text or "")
+        if phrase is not None:
+            return {"intent": phrase.label, "reason": "phrase"}
+        return None
+
+    def _check(self, message: Message) -> None:
+        predicted = message.get(INTENT)
+        crisis = self.crisis_for(message.get(TEXT), predicted)
+        if crisis is None:
+            return
+        if predicted and predicted.get("name") == crisis["intent"] and predicted.get("confidence", 0) >= 1.0:
+            return
+        intent = {"name": crisis["intent"], "confidence": 1.0}
+        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != crisis["intent"]]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
+        message.set(BACKSTOP_KEY, crisis["reason"], add_to_output=True)
+        logger.info("Safety backstop set intent %s (%s)", crisis["intent"], crisis["reason"])

@@ -1,0 +1,109 @@
+"""The topic catalogue, training data and answers fit together."""
+import re
+import string
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+MAX_ANSWER = 600
+
+
+def load(path: Path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def topics(shared):
+    return load(shared / "topics.yml")
+
+
+@pytest.fixture(scope="module")
+def examples():
+    counts = Counter()
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for block in load(path)["nlu"]:
+            if "intent" in block:
+                counts[block["intent"]] += sum(1 for l in block["examples"].splitlines() if l.strip())
+    return counts
+
+
+@pytest.fixture(scope="module")
+def responses():
+    merged = dict(load(ROOT / "domain.yml")["responses"])
+    for path in (ROOT / "data" / "answers").glob("*.yml"):
+        merged.update(load(path)["responses"])
+    return merged
+
+
+def test_every_topic_has_enough_training_examples(topics, examples):
+    for topic in topics["faq"]:
+        assert examples[f"faq/{topic['id']}"] >= 25, topic["id"]
+    for topic in topics["safety"]:
+        assert examples[topic["id"]] >= 25, topic["id"]
+    for topic in topics["dialogue"]:
+        assert examples[topic["id"]] >= 12, topic["id"]
+
+
+def test_domain_lists_every_plain_intent(topics):
+    intents = set(load(ROOT / "domain.yml")["intents"])
+    for topic in topics["dialogue"] + topics["safety"]:
+        assert topic["id"] in intents
+
+
+def test_every_faq_topic_has_a_bokmaal_and_an_english_answer(topics, responses):
+    for topic in topics["faq"]:
+        variations = responses[f"utter_faq/{topic['id']}"]
+        default = [v for v in variations if not v.get("condition")]
+        english = [v for v in variations if v.get("condition") == [{"type": "slot", "name": "language", "value": "en"}]]
+        assert len(default) == 1 and len(english) == 1, topic["id"]
+
+
+def test_answers_fit_a_phone_screen_and_use_only_configured_placeholders(responses):
+    service = load(ROOT / "content" / "service.yml")
+    for name, variations in responses.items():
+        for variation in variations:
+            text = variation["text"]
+            filled = text.format(**service) if PLACEHOLDER.search(text) else text
+            assert len(filled) <= MAX_ANSWER, (name, len(filled))
+            for key in PLACEHOLDER.findall(text):
+                assert key in service, (name, key)
+
+
+SAFETY_NUMBERS = {
+    "utter_crisis_suicide": ["113", "116 117", "116 123", "22 40 00 40"],
+    "utter_crisis_assault": ["112", "113", "116 117", "116 006", "800 57 000"],
+    "utter_crisis_medical": ["113", "116 117"],
+    "utter_crisis_exploitation": ["112", "02800", "116 111", "22 33 11 60"],
+}
+
+
+@pytest.mark.parametrize("name, numbers", SAFETY_NUMBERS.items())
+def test_crisis_answers_give_the_emergency_numbers_in_both_languages(responses, name, numbers):
+    for variation in responses[name]:
+        for number in numbers:
+            assert number in variation["text"], (name, number)
+
+
+def test_crisis_rules_answer_with_numbers_first(topics):
+    rules = load(ROOT / "data" / "rules.yml")["rules"]
+    for topic in topics["safety"]:
+        rule = next(r for r in rules if r["steps"][0] == {"intent": topic["id"]})
+        assert rule["steps"][1] == {"action": f"utter_{topic['id']}"}
+        assert rule["steps"][-1] == {"action": "utter_offer_counsellor"}
+
+
+def test_every_faq_topic_has_a_suggestion_title(topics):
+    titles = load(ROOT / "content" / "topic_titles.yml")
+    for topic in topics["faq"]:
+        assert {"nb", "en"} <= set(titles[f"faq/{topic['id']}"]), topic["id"]
+
+
+def test_no_answer_asks_for_a_name_or_national_id(responses):
+    asks = re.compile(r"(hva heter du|ditt navn\?|oppgi (navnet|fødselsnummer)|what is your name)", re.I)
+    for name, variations in responses.items():
+        for variation in variations:
+            assert not asks.search(variation["text"]), name

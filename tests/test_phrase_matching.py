@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.phrase_matcher import PhraseMatcher
+from components.safety_backstop import SafetyBackstop
+from components.text_normalise import normalise
+from rasa.shared.nlu.training_data.message import Message
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_normalise_folds_norwegian_letters_and_punctuation():
+    assert normalise("Jeg BLØR, og får  SÅR!!") == "jeg blor og far sar"
+    assert normalise("blaa maerker, naa") == "bla maerker na"
+    assert normalise("Gonoré?") == "gonore"
+
+
+def test_phrase_words_in_order_with_a_bounded_gap():
+    matcher = PhraseMatcher({"x": ["ta livet mitt"]}, max_gap=2)
+    assert matcher.first_match("jeg vil ta  LIVET mitt").label == "x"
+    assert matcher.first_match("jeg vil ta snart kanskje livet mitt").label == "x"
+    assert matcher.first_match("ta det helt med ro i livet ditt mitt") is None
+    assert matcher.first_match("livet mitt ta") is None
+
+
+def test_prefix_words():
+    matcher = PhraseMatcher({"x": ["selvmord*"]})
+    assert matcher.first_match("tenker på selvmordsplaner") is not None
+    assert matcher.first_match("selv mord") is None
+
+
+@pytest.fixture(scope="module")
+def backstop():
+    config = SafetyBackstop.get_default_config()
+    config["phrases_file"] = str(ROOT / "content" / "safety_phrases.yml")
+    return SafetyBackstop(config)
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("jeg vil ikke leve lenger", "crisis_suicide"),
+    ("tenker paa selvmord", "crisis_suicide"),
+    ("eg vil ta livet mitt", "crisis_suicide"),
+    ("i want to kill myself", "crisis_suicide"),
+    ("jeg ble voldtatt på fest", "crisis_assault"),
+    ("eg vart valdteken", "crisis_assault"),
+    ("i was raped last night", "crisis_assault"),
+    ("han puster ikke", "crisis_medical"),
+    ("hun bløder kraftig og er besvimt", "crisis_medical"),
+    ("jenta så ut som hun var under 18", "crisis_exploitation"),
+])
+def test_backstop_catches_high_risk_phrases(backstop, text, intent):
+    assert backstop.crisis_for(text, {"name": "faq", "confidence": 0.99})["intent"] == intent
+
+
+def test_backstop_is_silent_on_every_faq_and_dialogue_training_example(backstop):
+    false_alarms = []
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        for block in yaml.safe_load(path.read_text())["nlu"]:
+            intent = block.get("intent", "")
+            if not intent or intent.startswith("crisis_"):
+                continue
+            for line in block["examples"].splitlines():
+                text = line.strip()[2:]
+                if text and backstop.crisis_for(text, {"name": intent, "confidence": 0.9}):
+                    false_alarms.append((intent, text))
+    assert false_alarms == []
+
+
+def test_backstop_keeps_a_hesitant_crisis_prediction(backstop):
+    result = backstop.crisis_for("noe uklart", {"name": "crisis_assault", "confidence": 0.3})
+    assert result == {"intent": "crisis_assault", "reason": "classifier"}
+    assert backstop.crisis_for("noe uklart", {"name": "crisis_assault", "confidence": 0.1}) is None
+
+
+def test_backstop_overrides_the_intent_of_the_message(backstop):
+    message = Message(data={"text": "jeg vil ta livet mitt etter testen",
+                            "intent": {"name": "faq", "confidence": 0.8},
+                            "intent_ranking": [{"name": "faq", "confidence": 0.8},
+                                               {"name": "crisis_suicide", "confidence": 0.1}]})
+    backstop.process([message])
+    assert message.get("intent") == {"name": "crisis_suicide", "confidence": 1.0}
+    ranking = message.get("intent_ranking")
+    assert ranking[0]["name"] == "crisis_suicide"
+    assert [r["name"] for r in ranking].count("crisis_suicide") == 1
+    assert message.get("safety_backstop") == "phrase"
