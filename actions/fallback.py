@@ -87,8 +87,8 @@ class ActionHandleFallback(Action):
 
 
 ORDINALS = {
-    0: r"\b(1|en|ett|et|one|first|fyrste|forste|første|nummer en|nr 1)\b",
-    1: r"\b(2|to|two|second|andre|nummer to|nr 2)\b",
+    0: r"\b(1|first|fyrste|forste|første|nummer en)\b",
+    1: r"\b(2|to|two|second|andre)\b",
 }
 LAST = r"\b(siste|last)\b"
 

@@ -2,19 +2,31 @@
 
 A phrase matches when its words occur in the message in the same order, each as a whole word
 (a phrase word ending in '*' matches as a prefix), with at most `max_gap` other words between
-two consecutive phrase words.
+two consecutive phrase words. A phrase starting with "re:" is a regular expression searched in
+the normalised text. When several phrases match, the most specific (most words; a regular
+expression counts as very specific) wins, so "tvunget til a selge sex" beats "tvunget til sex".
 """
+import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
-from components.text_normalise import normalise, words
+from components.text_normalise import normalise
+
+
+REGEX_PREFIX = "re:"
+REGEX_SPECIFICITY = 10
 
 
 @dataclass(frozen=True)
 class Phrase:
     label: str
     text: str
-    parts: Tuple[str, ...]
+    parts: Tuple[str, ...] = ()
+    regex: Optional[Pattern] = None
+
+    @property
+    def specificity(self) -> int:
+        return REGEX_SPECIFICITY if self.regex is not None else len(self.parts)
 
 
 def _phrase_parts(text: str) -> Tuple[str, ...]:
@@ -46,19 +58,30 @@ def _matches_from(parts: Sequence[str], tokens: Sequence[str], start: int, max_g
     return True
 
 
+def _make_phrase(label: str, text: str) -> Optional[Phrase]:
+    if text.startswith(REGEX_PREFIX):
+        return Phrase(label, text, regex=re.compile(text[len(REGEX_PREFIX):].strip()))
+    parts = _phrase_parts(text)
+    return Phrase(label, text, parts) if parts else None
+
+
 class PhraseMatcher:
     def __init__(self, phrases_by_label: Dict[str, Iterable[str]], max_gap: int = 3) -> None:
         self.max_gap = max_gap
-        self.phrases: List[Phrase] = [
-            Phrase(label, str(text), _phrase_parts(text))
-            for label, phrases in phrases_by_label.items()
-            for text in (phrases or [])
-            if _phrase_parts(text)
-        ]
+        candidates = (_make_phrase(label, str(text)) for label, phrases in phrases_by_label.items()
+                      for text in (phrases or []))
+        self.phrases: List[Phrase] = [phrase for phrase in candidates if phrase is not None]
 
-    def first_match(self, text: str) -> Optional[Phrase]:
-        tokens = words(text)
+    def _matches(self, phrase: Phrase, normalised: str, tokens: Sequence[str]) -> bool:
+        if phrase.regex is not None:
+            return phrase.regex.search(normalised) is not None
+        return any(_matches_from(phrase.parts, tokens, start, self.max_gap) for start in range(len(tokens)))
+
+    def best_match(self, text: str) -> Optional[Phrase]:
+        normalised = normalise(text)
+        tokens = normalised.split()
+        best: Optional[Phrase] = None
         for phrase in self.phrases:
-            if any(_matches_from(phrase.parts, tokens, start, self.max_gap) for start in range(len(tokens))):
-                return phrase
-        return None
+            if (best is None or phrase.specificity > best.specificity) and self._matches(phrase, normalised, tokens):
+                best = phrase
+        return best

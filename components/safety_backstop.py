@@ -1,9 +1,9 @@
 """Deterministic safety backstop: a crisis phrase always yields the crisis intent.
 
-Runs after the intent classifiers and before the FallbackClassifier. Recall matters more than
+Runs last among the intent classifiers, after the FallbackClassifier. Recall matters more than
 precision for suicide, assault, medical emergencies and exploitation, so a high-risk phrase from
-the phrase file overrides whatever the classifier said, and a crisis intent the classifier ranked
-first but with low confidence is not lost to the fallback.
+the phrase file overrides whatever the classifiers said (nlu_fallback included), and a crisis
+intent the classifier ranked first but with low confidence is not lost to the fallback.
 """
 import logging
 from pathlib import Path
@@ -14,6 +14,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -72,20 +73,24 @@ class SafetyBackstop(GraphComponent):
         confidence = float((predicted or {}).get("confidence") or 0.0)
         if predicted_name in self.crisis_intents and confidence >= self.keep_crisis_above:
             return {"intent": predicted_name, "reason": "classifier"}
-        phrase = self.matcher.first_match(text or "")
+        phrase = self.matcher.best_match(text or "")
         if phrase is not None:
             return {"intent": phrase.label, "reason": "phrase"}
         return None
 
     def _check(self, message: Message) -> None:
-        predicted = message.get(INTENT)
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        # The classifier's own top intent, looking past the FallbackClassifier's verdict.
+        predicted = next((r for r in ranking if r.get("name") != DEFAULT_NLU_FALLBACK_INTENT_NAME),
+                         message.get(INTENT))
         crisis = self.crisis_for(message.get(TEXT), predicted)
         if crisis is None:
             return
-        if predicted and predicted.get("name") == crisis["intent"] and predicted.get("confidence", 0) >= 1.0:
+        current = message.get(INTENT) or {}
+        if current.get("name") == crisis["intent"] and current.get("confidence", 0) >= 1.0:
             return
         intent = {"name": crisis["intent"], "confidence": 1.0}
-        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != crisis["intent"]]
+        ranking = [r for r in ranking if r.get("name") not in (crisis["intent"], DEFAULT_NLU_FALLBACK_INTENT_NAME)]
         message.set(INTENT, intent, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
         message.set(BACKSTOP_KEY, crisis["reason"], add_to_output=True)

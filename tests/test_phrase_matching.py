@@ -19,16 +19,28 @@ def test_normalise_folds_norwegian_letters_and_punctuation():
 
 def test_phrase_words_in_order_with_a_bounded_gap():
     matcher = PhraseMatcher({"x": ["ta livet mitt"]}, max_gap=2)
-    assert matcher.first_match("jeg vil ta  LIVET mitt").label == "x"
-    assert matcher.first_match("jeg vil ta snart kanskje livet mitt").label == "x"
-    assert matcher.first_match("ta det helt med ro i livet ditt mitt") is None
-    assert matcher.first_match("livet mitt ta") is None
+    assert matcher.best_match("jeg vil ta  LIVET mitt").label == "x"
+    assert matcher.best_match("jeg vil ta snart kanskje livet mitt").label == "x"
+    assert matcher.best_match("ta det helt med ro i livet ditt mitt") is None
+    assert matcher.best_match("livet mitt ta") is None
+
+
+def test_the_most_specific_phrase_wins():
+    matcher = PhraseMatcher({"assault": ["tvunget til sex"], "exploitation": ["tvunget til a selge sex"]})
+    assert matcher.best_match("hun ble tvunget til å selge sex").label == "exploitation"
+    assert matcher.best_match("jeg ble tvunget til sex").label == "assault"
+
+
+def test_regular_expression_phrases_search_the_normalised_text():
+    matcher = PhraseMatcher({"x": [r"re:\bvar (1[0-7])\b(?! dager)"]})
+    assert matcher.best_match("Hun VAR 15!").label == "x"
+    assert matcher.best_match("det var 14 dager siden") is None
 
 
 def test_prefix_words():
     matcher = PhraseMatcher({"x": ["selvmord*"]})
-    assert matcher.first_match("tenker på selvmordsplaner") is not None
-    assert matcher.first_match("selv mord") is None
+    assert matcher.best_match("tenker på selvmordsplaner") is not None
+    assert matcher.best_match("selv mord") is None
 
 
 @pytest.fixture(scope="module")
