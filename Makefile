@@ -35,7 +35,7 @@ validate: setup
 
 test-stories: train
 	$(RASA) test core --model models/current.tar.gz --stories tests/test_stories.yml \
-		--fail-on-prediction-errors --out results/core
+		--e2e --fail-on-prediction-errors --out results/core
 
 pytest: train
 	$(PY) -m pytest tests

@@ -78,11 +78,17 @@ def train(config: Path, name: str) -> Dict[str, float]:
     return {"train_seconds": round(seconds, 1), "train_peak_rss_mb": round(peak)}
 
 
-def final_topic(parse: Dict) -> str:
-    intent = parse["intent"]["name"]
+def final_topic(parse: Dict, intent: str = None) -> str:
+    intent = intent or parse["intent"]["name"]
     if intent == "faq":
         return parse["response_selector"]["faq"]["response"]["intent_response_key"]
     return intent
+
+
+def raw_prediction(parse: Dict) -> Tuple[str, float]:
+    """The classifier's own topic and confidence, before the FallbackClassifier's verdict."""
+    top = next((r for r in parse.get("intent_ranking") or [] if r["name"] != "nlu_fallback"), parse["intent"])
+    return final_topic(parse, top["name"]), float(top["confidence"])
 
 
 def evaluate_in_this_process(model: Path, result_file: Path) -> None:
@@ -95,18 +101,19 @@ def evaluate_in_this_process(model: Path, result_file: Path) -> None:
     rss_after_load = tree_rss_mb(os.getpid())
 
     async def parse_all():
-        out, durations = [], []
+        out, raw, durations = [], [], []
         for _, _, text in heldout():
             began = time.perf_counter()
             parse = await agent.parse_message(text)
             durations.append(time.perf_counter() - began)
             out.append(final_topic(parse))
-        return out, durations
+            raw.append(raw_prediction(parse))
+        return out, raw, durations
 
-    predictions, durations = asyncio.run(parse_all())
+    predictions, raw, durations = asyncio.run(parse_all())
     durations.sort()
     result_file.write_text(json.dumps({
-        "predictions": predictions, "load_seconds": round(load_seconds, 1),
+        "predictions": predictions, "raw": raw, "load_seconds": round(load_seconds, 1),
         "rss_after_load_mb": round(rss_after_load),
         "parse_p50_ms": round(1000 * durations[len(durations) // 2], 1),
     }))
@@ -136,6 +143,27 @@ def metrics(rows, predictions) -> Dict:
         "worst_confusions": [f"{g} -> {p} ({n})" for (g, p), n in confusions.most_common(12)],
         "misses": [f"[{r[0]}] {r[1]} -> {p}: {r[2]}" for r, p in paired if r[1] != p],
     }
+
+
+def threshold_sweep(rows, raw) -> List[str]:
+    """For each fallback threshold: answered correctly / answered wrongly / asked to rephrase.
+
+    Crisis messages are left out: the safety backstop answers them whatever the threshold.
+    """
+    lines = []
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        right = wrong = fallback = 0
+        for (_, gold, _), (topic, confidence) in zip(rows, raw):
+            if gold in SAFETY:
+                continue
+            if confidence < threshold:
+                fallback += 1
+            elif topic == gold:
+                right += 1
+            else:
+                wrong += 1
+        lines.append(f"threshold {threshold:.1f}: right {right}, wrong {wrong}, fallback {fallback}")
+    return lines
 
 
 def confusion_picture(rows, predictions, path: Path) -> None:
@@ -184,7 +212,8 @@ def main() -> int:
         numbers = {} if args.reuse and model.exists() else train(ROOT / config, name)
         evaluation = evaluate(model, name)
         numbers.update(metrics(rows, evaluation["predictions"]))
-        numbers.update({k: v for k, v in evaluation.items() if k != "predictions"})
+        numbers.update({k: v for k, v in evaluation.items() if k not in ("predictions", "raw")})
+        numbers["fallback_threshold_sweep"] = threshold_sweep(rows, evaluation["raw"])
         numbers["model_mb"] = round(model.stat().st_size / 1e6, 1)
         report[config] = numbers
         if number == 0:

@@ -30,18 +30,20 @@ def process_env(settings: Settings) -> Dict[str, str]:
     return env
 
 
-def _spawn(command: List[str], settings: Settings, log_name: str) -> subprocess.Popen:
+def _spawn(command: List[str], settings: Settings, log_name: str, **extra_env: str) -> subprocess.Popen:
     log_dir = settings.var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log = open(log_dir / log_name, "ab")
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=process_env(settings), stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    env = {**process_env(settings), **extra_env}
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 def start_action_server(settings: Settings) -> subprocess.Popen:
     command = [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
                "--port", str(settings.action_port)]
-    return _spawn(command, settings, "actions.log")
+    # rasa-sdk 3.6 has no --interface option; it binds to SANIC_HOST (default 0.0.0.0).
+    return _spawn(command, settings, "actions.log", SANIC_HOST=settings.action_host)
 
 
 def rasa_run_command(settings: Settings) -> List[str]:

@@ -16,16 +16,20 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.text_normalise import words
+from components.text_normalise import normalise, words
 
 ENTITY = "language"
 
 
+def _normalised_set(markers) -> set:
+    return {normalise(str(marker)) for marker in (markers or [])}
+
+
 class LanguageGuesser:
     def __init__(self, markers: Dict[str, Any], min_hits: int = 2) -> None:
-        self.english = set(markers.get("english") or [])
-        self.norwegian = set(markers.get("norwegian") or [])
-        self.requests = {lang: set(names) for lang, names in (markers.get("requests") or {}).items()}
+        self.english = _normalised_set(markers.get("english"))
+        self.norwegian = _normalised_set(markers.get("norwegian"))
+        self.requests = {lang: _normalised_set(names) for lang, names in (markers.get("requests") or {}).items()}
         self.min_hits = min_hits
 
     def requested(self, text: Text) -> Optional[str]:

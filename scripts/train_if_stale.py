@@ -6,6 +6,7 @@ custom components' code. Content read at run time (content/) needs no retraining
 import hashlib
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +37,13 @@ def main() -> int:
     rasa = Path(sys.executable).parent / "rasa"
     command = [str(rasa), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
                "--out", "models", "--fixed-model-name", "current"]
+    started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT)
     if result.returncode != 0:
         return result.returncode
     FINGERPRINT.write_text(current + "\n")
+    size_mb = MODEL.stat().st_size / 1e6
+    print(f"Trained in {time.monotonic() - started:.0f} s: {MODEL.relative_to(ROOT)} ({size_mb:.0f} MB)")
     return 0
 
 

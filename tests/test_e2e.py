@@ -36,8 +36,9 @@ def say(settings, sender, text):
     return response.json()
 
 
-def texts(replies):
-    return [reply.get("text", "") for reply in replies]
+def joined(replies):
+    """Rasa's REST channel sends each paragraph of an answer as its own message."""
+    return "\n\n".join(reply.get("text", "") for reply in replies)
 
 
 def new_sender():
@@ -52,22 +53,23 @@ def test_greeting_says_it_is_a_bot_with_the_service_name_filled_in(servers):
 
 
 def test_faq_answer_with_service_details_from_configuration(servers):
-    replies = say(servers, new_sender(), "hvor kan jeg ta en test for klamydia")
-    assert "fastlege" in replies[0]["text"]
-    assert SERVICE["service_address"] in replies[0]["text"]
+    answer = joined(say(servers, new_sender(), "hvor kan jeg ta en test for klamydia"))
+    assert "fastlege" in answer
+    assert SERVICE["service_address"] in answer
 
 
 def test_english_conversation_gets_english_answers(servers):
     sender = new_sender()
-    replies = say(servers, sender, "where can I get tested for chlamydia?")
-    assert "GP" in replies[0]["text"] or "tested" in replies[0]["text"]
-    later = say(servers, sender, "ok thanks")
-    assert later and "velkommen" not in later[0]["text"].lower()
+    answer = joined(say(servers, sender, "where can I get tested for chlamydia?"))
+    assert "GP" in answer and "fastlege" not in answer.replace("(fastlege)", "")
+    thanks = joined(say(servers, sender, "thank you so much for the help"))
+    assert "welcome" in thanks.lower()
 
 
 def test_suicide_gets_numbers_first_then_the_offer(servers):
     replies = say(servers, new_sender(), "jeg klarer ikke mer og vil ta livet mitt")
-    assert "113" in replies[0]["text"] and "116 123" in replies[0]["text"]
+    assert "113" in replies[0]["text"]
+    assert "116 123" in joined(replies)
     assert replies[-1]["buttons"][0]["payload"] == "/affirm"
 
 
@@ -75,7 +77,8 @@ def test_crisis_inside_a_conversation_still_wins(servers):
     sender = new_sender()
     say(servers, sender, "hva koster det å teste seg")
     replies = say(servers, sender, "jeg ble voldtatt i går, kan jeg teste meg")
-    assert "112" in replies[0]["text"] and "116 006" in replies[0]["text"]
+    assert "112" in replies[0]["text"]
+    assert "116 006" in joined(replies)
 
 
 def test_parse_endpoint_reports_the_crisis_intent(servers):
@@ -97,10 +100,13 @@ def test_forget_me_resets_the_conversation(servers):
     sender = new_sender()
     say(servers, sender, "hei")
     replies = say(servers, sender, "slett samtalen min")
-    assert "nullstilt" in replies[0]["text"]
-    tracker = requests.get(f"{servers.rasa_url}/conversations/{sender}/tracker",
-                           params={"token": servers.rasa_auth_token}, timeout=30).json()
-    assert any(event["event"] == "restart" for event in tracker["events"])
+    assert "nullstilt" in joined(replies)
+    url = f"{servers.rasa_url}/conversations/{sender}/tracker"
+    current = requests.get(url, params={"token": servers.rasa_auth_token}, timeout=30).json()
+    assert not [e for e in current["events"] if e["event"] == "user"]
+    history = requests.get(url, params={"token": servers.rasa_auth_token, "include_events": "ALL"},
+                           timeout=30).json()
+    assert any(event["event"] == "restart" for event in history["events"])
 
 
 def test_conversations_are_stored_in_the_sqlite_tracker_store(servers):
