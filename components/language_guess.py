@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import yaml
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.stateless import StatelessComponent
 from components.text_normalise import normalise, words
 
 ENTITY = "language"
@@ -52,27 +49,15 @@ class LanguageGuesser:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class LanguageGuessExtractor(GraphComponent):
+class LanguageGuessExtractor(StatelessComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"markers_file": "content/language_markers.yml", "min_hits": 2}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         markers = yaml.safe_load(Path(config["markers_file"]).read_text(encoding="utf-8")) or {}
         self.guesser = LanguageGuesser(markers, int(config["min_hits"]))
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LanguageGuessExtractor":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import yaml
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.phrase_matcher import PhraseMatcher
+from components.stateless import StatelessComponent
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +29,7 @@ def load_phrases(path: Text) -> Dict[str, List[str]]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class SafetyBackstop(GraphComponent):
+class SafetyBackstop(StatelessComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
@@ -44,23 +41,11 @@ class SafetyBackstop(GraphComponent):
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         phrases = load_phrases(config["phrases_file"])
         self.crisis_intents = set(phrases)
         self.matcher = PhraseMatcher(phrases, max_gap=int(config["max_gap"]))
         self.keep_crisis_above = float(config["keep_crisis_above"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "SafetyBackstop":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
