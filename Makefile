@@ -38,6 +38,7 @@ test-stories: train
 		--e2e --fail-on-prediction-errors --out results/core
 
 pytest: train
+	scripts/ensure_services.sh
 	$(PY) -m pytest tests
 
 test: validate train test-stories pytest

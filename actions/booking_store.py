@@ -1,0 +1,196 @@
+"""Bookings storage: SQLite by default, PostgreSQL when DATABASE_URL says so.
+
+A slot can never be booked twice: every active booking holds one "seat" of its slot, and a
+partial unique index on (slot_start, seat) for active bookings lets the database, not Python,
+decide who wins when two people confirm the same slot at the same moment. Times are stored as
+naive UTC. Bookings hold no conversation text; the sender id is the channel's pseudonym.
+"""
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable, List, Optional
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.exc import IntegrityError
+
+from actions.availability import Schedule
+from actions.reference_codes import new_code, normalise_code
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+ACTIVE = ("booked", "blocked")
+
+metadata = sa.MetaData()
+bookings = sa.Table(
+    "bookings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("reference", sa.String(7), nullable=False, unique=True),
+    sa.Column("slot_start", sa.DateTime, nullable=False),
+    sa.Column("seat", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("sender_id", sa.String(128)),
+    sa.Column("phone", sa.String(32)),
+    sa.Column("nickname", sa.String(40)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+ACTIVE_WHERE = sa.text("status IN ('booked', 'blocked')")
+sa.Index("ix_bookings_slot_start", bookings.c.slot_start)
+sa.Index("uq_active_seat", bookings.c.slot_start, bookings.c.seat, unique=True,
+         sqlite_where=ACTIVE_WHERE, postgresql_where=ACTIVE_WHERE)
+
+
+class SlotTaken(Exception):
+    """Every seat of the slot is taken (possibly a moment ago by someone else)."""
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Booking:
+    reference: str
+    slot_start: datetime  # aware, UTC
+    channel: str
+    status: str
+    sender_id: Optional[str]
+    phone: Optional[str]
+    nickname: Optional[str]
+
+    @classmethod
+    def from_row(cls, row) -> "Booking":
+        return cls(row.reference, row.slot_start.replace(tzinfo=timezone.utc), row.channel, row.status,
+                   row.sender_id, row.phone, row.nickname)
+
+
+def default_database_url() -> str:
+    var_dir = Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var"))
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'bookings.db'}"
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class BookingStore:
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url or default_database_url()
+        if self.url.startswith("sqlite:///"):
+            Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"timeout": 30} if self.url.startswith("sqlite") else {}
+        self.engine = sa.create_engine(self.url, future=True, pool_pre_ping=True, connect_args=connect_args)
+
+    def migrate(self) -> None:
+        """Brings the schema to the newest Alembic revision (idempotent)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    # --- booking ------------------------------------------------------------------------------
+    def book(self, slot_start: datetime, channel: str, seats: int, sender_id: Optional[str] = None,
+             phone: Optional[str] = None, nickname: Optional[str] = None, status: str = "booked") -> Booking:
+        """Takes the first free seat of the slot; raises SlotTaken when there is none."""
+        for seat in range(1, seats + 1):
+            values = dict(reference=new_code(), slot_start=_utc(slot_start), seat=seat, channel=channel,
+                          status=status, sender_id=sender_id, phone=phone, nickname=nickname,
+                          created_at=_now(), updated_at=_now())
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(bookings.insert().values(**values))
+                return self.find(values["reference"])
+            except IntegrityError:
+                continue  # this seat (or, very rarely, the reference) was taken: try the next
+        raise SlotTaken(slot_start)
+
+    def find(self, reference: str) -> Booking:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(bookings).where(bookings.c.reference == normalise_code(reference))).first()
+        if row is None:
+            raise NotFound(reference)
+        return Booking.from_row(row)
+
+    def set_status(self, reference: str, status: str) -> Booking:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                bookings.update().where(bookings.c.reference == normalise_code(reference))
+                .values(status=status, updated_at=_now()))
+        if result.rowcount == 0:
+            raise NotFound(reference)
+        return self.find(reference)
+
+    def cancel(self, reference: str) -> Booking:
+        booking = self.find(reference)
+        if booking.status != "booked":
+            raise NotFound(reference)
+        return self.set_status(reference, "cancelled")
+
+    def move(self, reference: str, new_start: datetime, seats: int) -> Booking:
+        """Moves a booking to another slot; the old slot is freed only if the new one is won."""
+        old = self.find(reference)
+        if old.status != "booked":
+            raise NotFound(reference)
+        for seat in range(1, seats + 1):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        bookings.update().where(bookings.c.reference == old.reference)
+                        .values(slot_start=_utc(new_start), seat=seat, updated_at=_now()))
+                return self.find(reference)
+            except IntegrityError:
+                continue
+        raise SlotTaken(new_start)
+
+    # --- availability -------------------------------------------------------------------------
+    def taken_counts(self, start: datetime, end: datetime) -> dict:
+        query = (sa.select(bookings.c.slot_start, sa.func.count())
+                 .where(bookings.c.status.in_(ACTIVE), bookings.c.slot_start >= _utc(start),
+                        bookings.c.slot_start < _utc(end))
+                 .group_by(bookings.c.slot_start))
+        with self.engine.connect() as connection:
+            return {row[0]: row[1] for row in connection.execute(query)}
+
+    def free_slots(self, schedule: Schedule, now: datetime, limit: int,
+                   wish_start: datetime = None, wish_end: datetime = None) -> List[datetime]:
+        """The nearest slots with a free seat, in local time."""
+        candidates = list(schedule.bookable_slots(now, wish_start, wish_end))
+        if not candidates:
+            return []
+        taken = self.taken_counts(candidates[0], candidates[-1] + schedule.slot_length)
+        free = [slot for slot in candidates if taken.get(_utc(slot), 0) < schedule.counsellors_per_slot]
+        return free[:limit]
+
+    def bookings_between(self, start: datetime, end: datetime, statuses: Iterable[str] = ("booked",)) -> List[Booking]:
+        query = (sa.select(bookings).where(bookings.c.slot_start >= _utc(start), bookings.c.slot_start < _utc(end),
+                                          bookings.c.status.in_(tuple(statuses)))
+                 .order_by(bookings.c.slot_start, bookings.c.seat))
+        with self.engine.connect() as connection:
+            return [Booking.from_row(row) for row in connection.execute(query)]
+
+    # --- data minimisation --------------------------------------------------------------------
+    def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
+        """Erases phone numbers of appointments more than `retention_days` ago; returns how many.
+
+        Idempotent: run it as often as you like (the launcher runs it at start and daily).
+        """
+        cutoff = _utc(now) - timedelta(days=retention_days)
+        expired = sa.and_(bookings.c.slot_start < cutoff, bookings.c.phone.is_not(None))
+        with self.engine.begin() as connection:
+            if dry_run:
+                return connection.execute(sa.select(sa.func.count()).select_from(bookings).where(expired)).scalar()
+            result = connection.execute(bookings.update().where(expired).values(phone=None, updated_at=_now()))
+        return result.rowcount

@@ -1,0 +1,178 @@
+"""Booking storage against a real SQLite file and the real PostgreSQL on this machine."""
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from actions.availability import Schedule
+from actions.booking_store import BookingStore, NotFound, SlotTaken
+from actions.reference_codes import ALPHABET, looks_like_code, new_code, normalise_code
+from tests.conftest import ROOT
+
+OSLO = ZoneInfo("Europe/Oslo")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SCHEDULE = Schedule.from_config({
+    "slot_minutes": 45, "counsellors_per_slot": 1, "min_notice_minutes": 120, "horizon_days": 14,
+    "weekly_hours": {"monday": ["09:00-12:00"], "tuesday": ["09:00-12:00"], "thursday": ["12:00-19:30"]},
+    "closed_dates": ["2027-01-05"],
+})
+MONDAY_MORNING = datetime(2027, 1, 4, 7, 0, tzinfo=OSLO)  # Monday 4 January 2027, 07:00
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    name = f"bookings_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'bookings.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    store = BookingStore(url)
+    store.migrate()
+    yield store
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM bookings"))
+    store.engine.dispose()
+
+
+def test_migrations_run_from_empty_and_again(store):
+    store.migrate()
+    assert "bookings" in sa.inspect(store.engine).get_table_names()
+
+
+def test_book_find_cancel(store):
+    slot = datetime(2027, 1, 4, 9, 45, tzinfo=OSLO)
+    booking = store.book(slot, "phone", seats=1, sender_id="pseudo-1", phone="+47 912 34 567")
+    assert looks_like_code(booking.reference)
+    found = store.find(booking.reference.lower().replace("-", " "))
+    assert found.slot_start == slot and found.channel == "phone" and found.phone == "+47 912 34 567"
+    store.cancel(booking.reference)
+    assert store.find(booking.reference).status == "cancelled"
+    with pytest.raises(NotFound):
+        store.cancel(booking.reference)
+    # a cancelled booking frees its slot
+    assert store.book(slot, "chat", seats=1).status == "booked"
+
+
+def test_a_slot_is_never_booked_twice(store):
+    slot = datetime(2027, 1, 4, 9, 0, tzinfo=OSLO)
+    store.book(slot, "chat", seats=1)
+    with pytest.raises(SlotTaken):
+        store.book(slot, "phone", seats=1)
+
+
+def test_simultaneous_confirmations_give_exactly_one_booking(store):
+    slot = datetime(2027, 1, 4, 10, 30, tzinfo=OSLO)
+
+    def confirm(index):
+        try:
+            return store.book(slot, "chat", seats=1, sender_id=f"user-{index}")
+        except SlotTaken:
+            return None
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(confirm, range(24)))
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    with store.engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM bookings WHERE status = 'booked'")).scalar()
+    assert count == 1
+
+
+def test_seats_allow_parallel_conversations(store):
+    slot = datetime(2027, 1, 4, 11, 15, tzinfo=OSLO)
+    store.book(slot, "chat", seats=2)
+    store.book(slot, "phone", seats=2)
+    with pytest.raises(SlotTaken):
+        store.book(slot, "in_person", seats=2)
+
+
+def test_free_slots_skip_taken_and_respect_notice_and_hours(store):
+    store.book(datetime(2027, 1, 4, 9, 0, tzinfo=OSLO), "chat", seats=1)
+    free = store.free_slots(SCHEDULE, MONDAY_MORNING, limit=4)
+    # 07:00 + 2 h notice = 09:00, which is taken; Tuesday 5 January is closed
+    assert [s.strftime("%a %H:%M") for s in free] == ["Mon 09:45", "Mon 10:30", "Mon 11:15", "Thu 12:00"]
+    assert all(s.tzinfo is not None for s in free)
+
+
+def test_closed_days_and_wishes(store):
+    # Tuesday 5 January 2027 is closed in this schedule
+    tuesday = datetime(2027, 1, 5, 0, 0, tzinfo=OSLO)
+    assert store.free_slots(SCHEDULE, MONDAY_MORNING, 4, tuesday, tuesday + timedelta(days=1)) == []
+    evening = store.free_slots(SCHEDULE, MONDAY_MORNING, 2, datetime(2027, 1, 7, 17, 0, tzinfo=OSLO))
+    # Thursday slots run every 45 minutes from 12:00: ..., 16:30, 17:15, 18:00
+    assert [s.strftime("%a %H:%M") for s in evening] == ["Thu 17:15", "Thu 18:00"]
+
+
+def test_move_keeps_the_old_slot_until_the_new_one_is_won(store):
+    first = datetime(2027, 1, 4, 9, 45, tzinfo=OSLO)
+    taken = datetime(2027, 1, 4, 10, 30, tzinfo=OSLO)
+    free = datetime(2027, 1, 4, 11, 15, tzinfo=OSLO)
+    mine = store.book(first, "chat", seats=1)
+    store.book(taken, "chat", seats=1)
+    with pytest.raises(SlotTaken):
+        store.move(mine.reference, taken, seats=1)
+    assert store.find(mine.reference).slot_start == first
+    assert store.move(mine.reference, free, seats=1).slot_start == free
+    assert store.book(first, "phone", seats=1).status == "booked"
+
+
+def test_phone_numbers_are_erased_after_the_retention_period(store):
+    old = store.book(datetime(2027, 1, 4, 9, 0, tzinfo=OSLO), "phone", seats=1, phone="91234567")
+    recent = store.book(datetime(2027, 1, 11, 9, 0, tzinfo=OSLO), "phone", seats=1, phone="91234568")
+    now = datetime(2027, 1, 12, 12, 0, tzinfo=OSLO)
+    assert store.erase_expired_phones(now, retention_days=7) == 1
+    assert store.find(old.reference).phone is None
+    assert store.find(recent.reference).phone == "91234568"
+    assert store.erase_expired_phones(now, retention_days=7) == 0
+
+
+def test_reference_codes_are_unambiguous():
+    codes = {new_code() for _ in range(500)}
+    assert len(codes) > 495
+    for code in codes:
+        assert len(code) == 7 and code[3] == "-"
+        assert not set(code.replace("-", "")) - set(ALPHABET)
+    assert not set("01258OILZSBUVG6") & set(ALPHABET)
+    assert normalise_code("acd efh") == "ACD-EFH"
+
+
+def test_schedule_keeps_local_hours_across_daylight_saving():
+    schedule = Schedule.from_config({"slot_minutes": 60, "weekly_hours": {"monday": ["09:00-10:00"]}})
+    winter = next(schedule.slots_on(datetime(2027, 1, 4).date()))
+    summer = next(schedule.slots_on(datetime(2027, 6, 7).date()))
+    assert winter.hour == summer.hour == 9
+    assert winter.utcoffset() != summer.utcoffset()
+
+
+def test_the_shipped_availability_file_loads():
+    schedule = Schedule.from_config(yaml.safe_load((ROOT / "content" / "booking.yml").read_text()))
+    assert schedule.slot_minutes > 0 and schedule.channels == ("in_person", "phone", "chat")
+
+
+def test_counsellor_command_line(tmp_path, monkeypatch, capsys):
+    from actions import bookings as cli
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    assert cli.main(["free", "--limit", "2"]) == 0
+    first_free = capsys.readouterr().out.splitlines()[0]
+    start = datetime.strptime(first_free[4:], "%d.%m.%Y %H:%M").strftime("%Y-%m-%d %H:%M")
+    assert cli.main(["block", start]) == 0
+    assert "blocked" in capsys.readouterr().out
+    assert cli.main(["free", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.strip() != first_free
+    assert cli.main(["erase-phones", "--dry-run"]) == 0
+    assert "would erase 0" in capsys.readouterr().out
+    assert cli.main(["cancel", "XXX-XXX"]) == 1
