@@ -1,0 +1,49 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from actions.time_wishes import parse_wish
+
+OSLO = ZoneInfo("Europe/Oslo")
+NOW = datetime(2027, 1, 4, 10, 30, tzinfo=OSLO)  # Monday 4 January 2027, 10:30
+
+
+def window(text):
+    wish = parse_wish(text, NOW)
+    end = wish.end.strftime("%a %d %H:%M") if wish.end else None
+    return wish.start.strftime("%a %d %H:%M"), end, wish.understood
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("i morgen", ("Tue 05 00:00", "Wed 06 00:00", True)),
+    ("imorra", ("Tue 05 00:00", "Wed 06 00:00", True)),
+    ("tomorrow please", ("Tue 05 00:00", "Wed 06 00:00", True)),
+    ("i overmorgen", ("Wed 06 00:00", "Thu 07 00:00", True)),
+    ("tirsdag ettermiddag", ("Tue 05 12:00", "Tue 05 17:00", True)),
+    ("tysdag ettermiddag", ("Tue 05 12:00", "Tue 05 17:00", True)),
+    ("torsdag etter kl 17", ("Thu 07 17:00", "Fri 08 00:00", True)),
+    ("neste uke", ("Mon 11 00:00", "Mon 18 00:00", True)),
+    ("next week in the evening", ("Mon 11 17:00", "Sun 17 22:00", True)),
+    ("så fort som mulig", ("Mon 04 10:30", None, True)),
+    ("saa fort som mulig", ("Mon 04 10:30", None, True)),
+    ("første ledige time", ("Mon 04 10:30", None, True)),
+    ("i dag", ("Mon 04 10:30", "Tue 05 00:00", True)),
+    ("mandag", ("Mon 04 10:30", "Tue 05 00:00", True)),
+    ("neste mandag", ("Mon 11 00:00", "Tue 12 00:00", True)),
+    ("om tre dager", ("Thu 07 00:00", "Fri 08 00:00", True)),
+    ("fredag kl 9", ("Fri 08 09:00", "Fri 08 10:00", True)),
+    ("fredag før 11", ("Fri 08 00:00", "Fri 08 11:00", True)),
+    ("etter 5", ("Mon 04 17:00", None, True)),
+    ("på ettermiddagen", ("Mon 04 12:00", "Mon 04 17:00", True)),
+    ("12. januar", ("Tue 12 00:00", "Wed 13 00:00", True)),
+    ("vet ikke helt", ("Mon 04 10:30", None, False)),
+])
+def test_wishes(text, expected):
+    assert window(text) == expected
+
+
+def test_evening_wish_late_in_the_day_moves_to_tomorrow():
+    late = datetime(2027, 1, 4, 22, 30, tzinfo=OSLO)
+    wish = parse_wish("kveld", late)
+    assert (wish.start.day, wish.start.hour, wish.end.hour) == (5, 17, 22)
