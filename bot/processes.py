@@ -24,6 +24,7 @@ def process_env(settings: Settings) -> Dict[str, str]:
     env.update(
         ACTION_SERVER_URL=settings.action_server_url,
         TRACKER_DB=str(settings.tracker_db),
+        VAR_DIR=str(settings.var_dir),
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         PYTHONPATH=str(PROJECT_ROOT),
     )
