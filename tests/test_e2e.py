@@ -164,6 +164,17 @@ def test_moving_a_booking_with_the_code_typed_alone(servers):
     assert store.find(reference).slot_start.isoformat() != first["payload"]
 
 
+def test_phone_booking_with_an_invalid_number_first(servers):
+    sender = new_sender()
+    offered = say(servers, sender, "kan dere ringe meg")
+    slot = next(b for b in buttons(offered) if "booking_slot" in b["payload"])
+    assert "nummer" in joined(say(servers, sender, slot["payload"]))
+    assert "8 siffer" in joined(say(servers, sender, "1234"))
+    assert "8 siffer" in joined(say(servers, sender, "+46 70 123 45 67"))
+    summary = joined(say(servers, sender, "912 34 567"))
+    assert "Stemmer dette?" in summary and "+47 91 23 45 67" in summary
+
+
 def test_a_question_inside_the_booking_is_answered_and_the_booking_goes_on(servers):
     sender = new_sender()
     say(servers, sender, "kan jeg bestille time")
