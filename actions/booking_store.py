@@ -116,6 +116,19 @@ class BookingStore:
                 continue  # this seat (or, very rarely, the reference) was taken: try the next
         raise SlotTaken(slot_start)
 
+    def block(self, slot_start: datetime, seats: int) -> int:
+        """A counsellor blocks a slot: every free seat is taken. Returns how many were blocked."""
+        blocked = 0
+        for _ in range(seats):
+            try:
+                self.book(slot_start, "in_person", seats, status="blocked")
+                blocked += 1
+            except SlotTaken:
+                break
+        if blocked == 0:
+            raise SlotTaken(slot_start)
+        return blocked
+
     def find(self, reference: str) -> Booking:
         with self.engine.connect() as connection:
             row = connection.execute(

@@ -3,7 +3,7 @@
     python -m actions.bookings list [--days 7]        # upcoming bookings (phone shown for phone calls)
     python -m actions.bookings free [--limit 8]       # the nearest free slots
     python -m actions.bookings cancel|done|no-show REF
-    python -m actions.bookings block "2027-01-04 09:45" [--channel in_person]
+    python -m actions.bookings block "2027-01-04 09:45"
     python -m actions.bookings erase-phones [--dry-run]
     python -m actions.bookings migrate
 
@@ -40,7 +40,6 @@ def main(argv=None) -> int:
         commands.add_parser(name).add_argument("reference")
     block = commands.add_parser("block")
     block.add_argument("start", help='local time, "YYYY-MM-DD HH:MM"')
-    block.add_argument("--channel", default="in_person")
     erase = commands.add_parser("erase-phones")
     erase.add_argument("--dry-run", action="store_true")
     commands.add_parser("migrate")
@@ -69,8 +68,7 @@ def main(argv=None) -> int:
             if not plan.is_slot(start):
                 print(f"{args.start} is not a slot start in content/booking.yml", file=sys.stderr)
                 return 2
-            for _ in range(plan.counsellors_per_slot):
-                store.book(start, args.channel, seats=plan.counsellors_per_slot, status="blocked")
+            store.block(start, plan.counsellors_per_slot)
             print(f"blocked {local(start, plan)}")
         elif args.command == "erase-phones":
             count = store.erase_expired_phones(now, plan.phone_retention_days, dry_run=args.dry_run)

@@ -1,4 +1,4 @@
-"""Starts the assistant on the embedded defaults: action server + Rasa server.
+"""Starts the assistant on the embedded defaults: action server, Rasa server and gateway.
 
     python -m bot.launcher           # servers until Ctrl-C
     python -m bot.launcher --shell   # action server + a chat in this terminal
@@ -10,7 +10,7 @@ import sys
 import time
 
 from bot.processes import (ensure_running, process_env, rasa_run_command, start_action_server,
-                           start_rasa, stop, wait_until_ready)
+                           start_gateway, start_rasa, stop, wait_until_ready)
 from bot.settings import PROJECT_ROOT, load_settings
 
 
@@ -33,11 +33,13 @@ def main() -> int:
                      "--endpoints", "endpoints.yml"]
             return subprocess.call(shell, cwd=PROJECT_ROOT, env=process_env(settings))
 
-        processes.append(start_rasa(settings))
-        print("Starting the action server and Rasa (about a minute) ...", flush=True)
-        wait_until_ready(settings, processes)
+        processes += [start_rasa(settings), start_gateway(settings)]
+        print("Starting the action server, Rasa and the gateway (about a minute) ...", flush=True)
+        wait_until_ready(settings, processes, need_gateway=True)
         print(f"Ready. Talk to the bot: POST {settings.rasa_url}/webhooks/rest/webhook with "
               '{"sender": "me", "message": "hei"}', flush=True)
+        print(f"Counsellors' page: {settings.gateway_url}/radgiver/ (set COUNSELLOR_PASSWORD_HASH, "
+              "see README)", flush=True)
         print("Chat in the terminal: make shell. Logs: var/logs/. Stop: Ctrl-C.", flush=True)
         while True:
             ensure_running(processes)

@@ -47,6 +47,15 @@ def start_action_server(settings: Settings) -> subprocess.Popen:
     return _spawn(command, settings, "actions.log", SANIC_HOST=settings.action_host)
 
 
+def start_gateway(settings: Settings) -> subprocess.Popen:
+    return _spawn([str(BIN / "python"), "-m", "bot.gateway"], settings, "gateway.log",
+                  GATEWAY_HOST=settings.gateway_host, GATEWAY_PORT=str(settings.gateway_port))
+
+
+def gateway_up(settings: Settings) -> bool:
+    return _get(f"{settings.gateway_url}/health") is not None
+
+
 def rasa_run_command(settings: Settings) -> List[str]:
     command = [str(BIN / "rasa"), "run", "--model", str(settings.model_path),
                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
@@ -98,11 +107,12 @@ def ensure_running(processes: List[subprocess.Popen]) -> None:
 
 
 def wait_until_ready(settings: Settings, processes: List[subprocess.Popen], timeout: float = 300,
-                     need_rasa: bool = True) -> None:
+                     need_rasa: bool = True, need_gateway: bool = False) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ensure_running(processes)
-        if action_server_up(settings) and (not need_rasa or rasa_model_loaded(settings)):
+        gateway_ready = gateway_up(settings) if need_gateway else True
+        if action_server_up(settings) and gateway_ready and (not need_rasa or rasa_model_loaded(settings)):
             return
         time.sleep(1)
     raise TimeoutError(f"Rasa or the action server not ready after {timeout:.0f} s; see var/logs/")

@@ -17,6 +17,7 @@ class Settings:
     rasa_port: int
     action_host: str
     action_port: int
+    gateway_host: str
     gateway_port: int
     rasa_auth_token: str
     tracker_db: Path
@@ -26,6 +27,10 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
 
     @property
     def action_server_url(self) -> str:
@@ -39,6 +44,7 @@ def load_settings() -> Settings:
         rasa_port=int(_env("RASA_PORT", "5005")),
         action_host=_env("ACTION_HOST", "127.0.0.1"),
         action_port=int(_env("ACTION_PORT", "5055")),
+        gateway_host=_env("GATEWAY_HOST", "127.0.0.1"),
         gateway_port=int(_env("GATEWAY_PORT", "8000")),
         rasa_auth_token=_env("RASA_AUTH_TOKEN", ""),
         tracker_db=Path(_env("TRACKER_DB", str(var_dir / "tracker.db"))),

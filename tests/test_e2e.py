@@ -7,23 +7,29 @@ import pytest
 import requests
 import yaml
 
-from bot.processes import start_action_server, start_rasa, stop, wait_until_ready
+import os
+
+from bot.passwords import hash_password
+from bot.processes import start_action_server, start_gateway, start_rasa, stop, wait_until_ready
 from bot.settings import Settings
 from tests.conftest import ROOT, free_port
 
 SERVICE = yaml.safe_load((ROOT / "content" / "service.yml").read_text())
+COUNSELLOR_PASSWORD = "riktig-hest-batteri-stift"
 
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
+    os.environ.update(COUNSELLOR_USER="radgiver", COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
+                      COOKIE_SECURE="0")
     settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",
-                        action_port=free_port(), gateway_port=free_port(),
+                        action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
                         rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",
                         model_path=ROOT / "models" / "current.tar.gz", var_dir=var_dir)
-    processes = [start_action_server(settings), start_rasa(settings)]
+    processes = [start_action_server(settings), start_rasa(settings), start_gateway(settings)]
     try:
-        wait_until_ready(settings, processes, timeout=300)
+        wait_until_ready(settings, processes, timeout=300, need_gateway=True)
         yield settings
     finally:
         stop(processes)
@@ -191,3 +197,50 @@ def test_bad_input_gets_an_answer_not_a_crash(servers, text):
                              json={"sender": sender, "message": text}, timeout=120)
     assert response.status_code == 200
     assert say(servers, sender, "hei")[0]["text"]
+
+
+def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
+    import re
+
+    from actions.booking_store import BookingStore
+
+    sender = new_sender()
+    say(servers, sender, "jeg vil bestille en samtale")
+    offered = say(servers, sender, '/inform{"booking_channel": "phone"}')
+    slot = next(b for b in buttons(offered) if "booking_slot" in b["payload"])
+    say(servers, sender, slot["payload"])
+    say(servers, sender, "45 67 89 01")
+    reference = joined(say(servers, sender, "/affirm")).split("Referansen din er ")[1][:7]
+
+    page = f"{servers.gateway_url}/radgiver/"
+    browser = requests.Session()
+    assert browser.get(page, timeout=10).url.endswith("/radgiver/login")
+    wrong = browser.post(f"{page}login", data={"user": "radgiver", "password": "feil"}, timeout=10)
+    assert wrong.status_code == 401
+    listing = browser.post(f"{page}login", data={"user": "radgiver", "password": COUNSELLOR_PASSWORD}, timeout=10)
+    assert listing.status_code == 200 and reference in listing.text and "+47 45 67 89 01" in listing.text
+    assert "HttpOnly" in listing.history[0].headers["Set-Cookie"]
+    assert "SameSite=Strict" in listing.history[0].headers["Set-Cookie"]
+    assert "frame-ancestors 'none'" in listing.headers["Content-Security-Policy"]
+    assert "<script" not in listing.text
+
+    forged = browser.post(f"{page}booking", data={"csrf": "forged", "reference": reference, "action": "done"}, timeout=10)
+    assert forged.status_code == 403
+    csrf = re.search(r'name="csrf" value="([^"]+)"', listing.text).group(1)
+    done = browser.post(f"{page}booking", data={"csrf": csrf, "reference": reference, "action": "done"}, timeout=10)
+    assert done.status_code == 200 and "Lagret" in done.text
+    store = BookingStore(f"sqlite:///{servers.var_dir / 'bookings.db'}")
+    assert store.find(reference).status == "done"
+
+    from actions.booking_form import now_local, schedule
+    plan = schedule()
+    free = store.free_slots(plan, now_local(plan), 1)[0]
+    blocked = browser.post(f"{page}block", data={"csrf": csrf, "start": f"{free:%Y-%m-%d %H:%M}"}, timeout=10)
+    assert "Sperret" in blocked.text
+    assert free not in store.free_slots(plan, now_local(plan), 4)
+
+    stranger = requests.Session()
+    for _ in range(5):
+        stranger.post(f"{page}login", data={"user": "radgiver", "password": "gjett"}, timeout=10)
+    locked = stranger.post(f"{page}login", data={"user": "radgiver", "password": COUNSELLOR_PASSWORD}, timeout=10)
+    assert locked.status_code == 429

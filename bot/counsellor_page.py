@@ -1,0 +1,160 @@
+"""The counsellors' page: today's and this week's bookings, behind a login. Plain HTML, no JavaScript.
+
+Every form carries a CSRF token bound to the session; the session cookie is HttpOnly and
+SameSite=Strict (and Secure unless COOKIE_SECURE=0 for local http). Five failed logins from one
+address lock it out for 15 minutes.
+"""
+import html
+import secrets
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Dict, Optional
+
+from aiohttp import web
+
+from actions.availability import Schedule
+from actions.booking_store import BookingStore, NotFound, SlotTaken
+from actions.content import load
+from bot.passwords import verify_password
+
+SESSION_COOKIE = "radgiver_session"
+SESSION_SECONDS = 8 * 3600
+MAX_FAILURES, LOCKOUT_SECONDS = 5, 15 * 60
+CHANNELS = {"in_person": "oppmøte", "phone": "telefon", "chat": "chat"}
+STATUSES = {"done": "done", "no-show": "no_show", "cancel": "cancelled"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}"
+         "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.4rem;text-align:left}"
+         "form.inline{display:inline}button{margin:.1rem}")
+
+
+class CounsellorPage:
+    def __init__(self, store: BookingStore, user: str, password_hash: str, secure_cookie: bool = True) -> None:
+        self.store, self.user, self.password_hash = store, user, password_hash
+        self.secure_cookie = secure_cookie
+        self.sessions: Dict[str, dict] = {}
+        self.failures: Dict[str, list] = {}
+
+    def routes(self) -> list:
+        return [web.get("/radgiver/", self.bookings), web.get("/radgiver/login", self.login_form),
+                web.post("/radgiver/login", self.login), web.post("/radgiver/logout", self.logout),
+                web.post("/radgiver/booking", self.change_booking), web.post("/radgiver/block", self.block)]
+
+    # --- sessions ---------------------------------------------------------------------------
+    def _session(self, request: web.Request) -> Optional[dict]:
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        if session and session["expires"] > time.time():
+            return session
+        return None
+
+    def _require(self, request: web.Request, form: Optional[dict] = None) -> dict:
+        session = self._session(request)
+        if session is None:
+            raise web.HTTPSeeOther("/radgiver/login")
+        if form is not None and not secrets.compare_digest(str(form.get("csrf", "")), session["csrf"]):
+            raise web.HTTPForbidden(text="Ugyldig skjema (CSRF). Last siden på nytt.")
+        return session
+
+    def _locked(self, address: str) -> bool:
+        recent = [t for t in self.failures.get(address, []) if t > time.time() - LOCKOUT_SECONDS]
+        self.failures[address] = recent
+        return len(recent) >= MAX_FAILURES
+
+    # --- pages ------------------------------------------------------------------------------
+    def _page(self, title: str, body: str, status: int = 200) -> web.Response:
+        document = (f"<!doctype html><html lang=\"nb\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+                    f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head>"
+                    f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+        return web.Response(text=document, content_type="text/html", status=status, headers=SECURITY_HEADERS)
+
+    async def login_form(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
+        note = f"<p role=\"alert\">{html.escape(message)}</p>" if message else ""
+        return self._page("Rådgivere – logg inn", note +
+                          "<form method=\"post\" action=\"/radgiver/login\">"
+                          "<p><label>Brukernavn <input name=\"user\" autocomplete=\"username\" required></label></p>"
+                          "<p><label>Passord <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>"
+                          "<button>Logg inn</button></form>", status)
+
+    async def login(self, request: web.Request) -> web.Response:
+        address = request.remote or "?"
+        if self._locked(address):
+            return await self.login_form(request, "For mange forsøk. Vent 15 minutter.", 429)
+        form = await request.post()
+        user_ok = secrets.compare_digest(str(form.get("user", "")), self.user)
+        if not (self.password_hash and verify_password(str(form.get("password", "")), self.password_hash) and user_ok):
+            self.failures.setdefault(address, []).append(time.time())
+            return await self.login_form(request, "Feil brukernavn eller passord.", 401)
+        token = secrets.token_urlsafe(32)
+        self.sessions[token] = {"csrf": secrets.token_urlsafe(32), "expires": time.time() + SESSION_SECONDS}
+        response = web.HTTPSeeOther("/radgiver/")
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure_cookie,
+                            max_age=SESSION_SECONDS, path="/radgiver/")
+        raise response
+
+    async def logout(self, request: web.Request) -> web.Response:
+        self._require(request, dict(await request.post()))
+        self.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        raise web.HTTPSeeOther("/radgiver/login")
+
+    async def bookings(self, request: web.Request) -> web.Response:
+        session = self._require(request)
+        plan = Schedule.from_config(load("booking.yml"))
+        now = datetime.now(timezone.utc).astimezone(plan.timezone)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = []
+        for booking in self.store.bookings_between(today, today + timedelta(days=7), statuses=("booked", "blocked")):
+            local = booking.slot_start.astimezone(plan.timezone)
+            phone = booking.phone if booking.channel == "phone" and booking.phone else ""
+            actions = "".join(
+                f"<form class=\"inline\" method=\"post\" action=\"/radgiver/booking\">"
+                f"<input type=\"hidden\" name=\"csrf\" value=\"{session['csrf']}\">"
+                f"<input type=\"hidden\" name=\"reference\" value=\"{html.escape(booking.reference)}\">"
+                f"<button name=\"action\" value=\"{name}\">{label}</button></form>"
+                for name, label in (("done", "Gjennomført"), ("no-show", "Møtte ikke"), ("cancel", "Avlys")))
+            rows.append(f"<tr><td>{local:%a %d.%m %H:%M}</td><td>{html.escape(booking.reference)}</td>"
+                        f"<td>{html.escape(CHANNELS.get(booking.channel, booking.channel))}"
+                        f"{' (sperret)' if booking.status == 'blocked' else ''}</td>"
+                        f"<td>{html.escape(phone)}</td><td>{actions}</td></tr>")
+        table = ("<table><thead><tr><th>Tid</th><th>Referanse</th><th>Kanal</th><th>Telefon</th><th></th></tr></thead>"
+                 f"<tbody>{''.join(rows) or '<tr><td colspan=5>Ingen bestillinger de neste 7 dagene.</td></tr>'}</tbody></table>")
+        block = (f"<h2>Sperr en tid</h2><form method=\"post\" action=\"/radgiver/block\">"
+                 f"<input type=\"hidden\" name=\"csrf\" value=\"{session['csrf']}\">"
+                 f"<label>Tid (ÅÅÅÅ-MM-DD TT:MM) <input name=\"start\" required></label> <button>Sperr</button></form>")
+        logout = (f"<form method=\"post\" action=\"/radgiver/logout\"><input type=\"hidden\" name=\"csrf\" "
+                  f"value=\"{session['csrf']}\"><button>Logg ut</button></form>")
+        notice = html.escape(request.query.get("melding", ""))
+        return self._page("Bestillinger i dag og denne uka", (f"<p role=\"status\">{notice}</p>" if notice else "")
+                          + table + block + logout)
+
+    async def change_booking(self, request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        self._require(request, form)
+        status = STATUSES.get(str(form.get("action")))
+        if status is None:
+            raise web.HTTPBadRequest(text="Ukjent handling")
+        try:
+            self.store.set_status(str(form.get("reference", "")), status)
+        except NotFound:
+            raise web.HTTPSeeOther("/radgiver/?melding=Fant+ikke+bestillingen")
+        raise web.HTTPSeeOther("/radgiver/?melding=Lagret")
+
+    async def block(self, request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        self._require(request, form)
+        plan = Schedule.from_config(load("booking.yml"))
+        try:
+            start = datetime.strptime(str(form.get("start", "")).strip(), "%Y-%m-%d %H:%M").replace(tzinfo=plan.timezone)
+        except ValueError:
+            raise web.HTTPSeeOther("/radgiver/?melding=Ugyldig+tid")
+        if not plan.is_slot(start):
+            raise web.HTTPSeeOther("/radgiver/?melding=Ikke+en+ledig+timestart")
+        try:
+            self.store.block(start, plan.counsellors_per_slot)
+        except SlotTaken:
+            raise web.HTTPSeeOther("/radgiver/?melding=Tiden+er+allerede+tatt")
+        raise web.HTTPSeeOther("/radgiver/?melding=Sperret")
