@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
-from actions.content import load, service_details, text_in
+from actions.content import language_of, load, service_details, text_in
 from actions.reference_codes import looks_like_code, normalise_code
 from actions.time_wishes import parse_wish
 from components.text_normalise import normalise, words
@@ -57,10 +57,6 @@ def schedule() -> Schedule:
 
 def texts() -> Dict[str, Any]:
     return load("booking_texts.yml")
-
-
-def language_of(tracker: Tracker) -> str:
-    return tracker.get_slot("language") or "nb"
 
 
 def say(key: str, tracker: Tracker, **values: Any) -> str:

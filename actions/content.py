@@ -23,6 +23,11 @@ def load(name: str) -> Any:
     return cached[1]
 
 
+def language_of(tracker) -> str:
+    """The conversation's language (slot `language`, set by the NLU's language guess)."""
+    return tracker.get_slot("language") or "nb"
+
+
 def text_in(entry: Dict[str, str], language: str) -> str:
     """The entry's text in the conversation's language, Bokmål when there is none."""
     return entry.get(language) or entry["nb"]

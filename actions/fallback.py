@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import load, text_in
+from actions.content import language_of, load, text_in
 
 FALLBACK_INTENT = "nlu_fallback"
 # Clicking "Noe annet" or picking a suggestion neither ends nor extends a streak of misses.
@@ -66,7 +66,7 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         texts = load("fallback.yml")
-        language = tracker.get_slot("language") or "nb"
+        language = language_of(tracker)
         if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:
             buttons = [{"title": text_in(b, language), "payload": b["payload"]} for b in texts["human_offer_buttons"]]
             dispatcher.utter_message(text=text_in(texts["human_offer"], language), buttons=buttons)
@@ -118,6 +118,6 @@ class ActionAnswerTopic(Action):
         if topic and topic.startswith("faq/") and f"utter_{topic}" in responses:
             dispatcher.utter_message(response=f"utter_{topic}")
         else:
-            language = tracker.get_slot("language") or "nb"
+            language = language_of(tracker)
             dispatcher.utter_message(text=text_in(load("fallback.yml")["rephrase"], language))
         return [SlotSet("suggested_topics", None)]
