@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
-from actions.content import language_of, load, service_details, text_in
+from actions.content import buttons_in, language_of, load, service_details, text_in
 from actions.reference_codes import looks_like_code, normalise_code
 from actions.time_wishes import parse_wish
 from components.text_normalise import normalise, words
@@ -306,7 +306,7 @@ class ActionAskBookingConfirmed(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         language = language_of(tracker)
-        buttons = [{"title": text_in(b, language), "payload": b["payload"]} for b in texts()["confirm_buttons"]]
+        buttons = buttons_in(texts()["confirm_buttons"], language)
         dispatcher.utter_message(text=say("ask_confirm", tracker, summary=summary(tracker, schedule())),
                                  buttons=buttons)
         return []
@@ -427,7 +427,7 @@ class ActionAskManageConfirmed(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         plan, language = schedule(), language_of(tracker)
         booking = active_booking(tracker.get_slot("booking_reference"))
-        buttons = [{"title": text_in(b, language), "payload": b["payload"]} for b in texts()["cancel_buttons"]]
+        buttons = buttons_in(texts()["cancel_buttons"], language)
         dispatcher.utter_message(
             text=say("ask_cancel_confirm", tracker, time=format_time(booking.slot_start, language, plan),
                      channel=text_in(texts()["channel_names"][booking.channel], language)),

@@ -101,20 +101,33 @@ class BookingStore:
             command.upgrade(config, "head")
 
     # --- booking ------------------------------------------------------------------------------
+    def _take_a_seat(self, slot_start: datetime, seats: int, statement) -> None:
+        """Runs statement(seat) for seats 1..seats until the database accepts one.
+
+        The unique index decides; raises SlotTaken when every seat is taken.
+        """
+        for seat in range(1, seats + 1):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(statement(seat))
+                return
+            except IntegrityError:
+                continue  # this seat (or, very rarely, a new reference) was taken: try the next
+        raise SlotTaken(slot_start)
+
     def book(self, slot_start: datetime, channel: str, seats: int, sender_id: Optional[str] = None,
              phone: Optional[str] = None, nickname: Optional[str] = None, status: str = "booked") -> Booking:
         """Takes the first free seat of the slot; raises SlotTaken when there is none."""
-        for seat in range(1, seats + 1):
-            values = dict(reference=new_code(), slot_start=_utc(slot_start), seat=seat, channel=channel,
-                          status=status, sender_id=sender_id, phone=phone, nickname=nickname,
-                          created_at=_now(), updated_at=_now())
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(bookings.insert().values(**values))
-                return self.find(values["reference"])
-            except IntegrityError:
-                continue  # this seat (or, very rarely, the reference) was taken: try the next
-        raise SlotTaken(slot_start)
+        references: List[str] = []
+
+        def insert(seat: int):
+            references.append(new_code())
+            return bookings.insert().values(
+                reference=references[-1], slot_start=_utc(slot_start), seat=seat, channel=channel, status=status,
+                sender_id=sender_id, phone=phone, nickname=nickname, created_at=_now(), updated_at=_now())
+
+        self._take_a_seat(slot_start, seats, insert)
+        return self.find(references[-1])
 
     def block(self, slot_start: datetime, seats: int) -> int:
         """A counsellor blocks a slot: every free seat is taken. Returns how many were blocked."""
@@ -157,16 +170,10 @@ class BookingStore:
         old = self.find(reference)
         if old.status != "booked":
             raise NotFound(reference)
-        for seat in range(1, seats + 1):
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        bookings.update().where(bookings.c.reference == old.reference)
-                        .values(slot_start=_utc(new_start), seat=seat, updated_at=_now()))
-                return self.find(reference)
-            except IntegrityError:
-                continue
-        raise SlotTaken(new_start)
+        self._take_a_seat(new_start, seats, lambda seat: bookings.update()
+                          .where(bookings.c.reference == old.reference)
+                          .values(slot_start=_utc(new_start), seat=seat, updated_at=_now()))
+        return self.find(reference)
 
     # --- availability -------------------------------------------------------------------------
     def taken_counts(self, start: datetime, end: datetime) -> dict:

@@ -33,5 +33,10 @@ def text_in(entry: Dict[str, str], language: str) -> str:
     return entry.get(language) or entry["nb"]
 
 
+def buttons_in(entries, language: str) -> list:
+    """Buttons from content entries ({payload, nb, en}) in the conversation's language."""
+    return [{"title": text_in(entry, language), "payload": entry["payload"]} for entry in entries]
+
+
 def service_details() -> Dict[str, str]:
     return {key: str(value) for key, value in load("service.yml").items()}

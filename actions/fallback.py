@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import language_of, load, text_in
+from actions.content import buttons_in, language_of, load, text_in
 
 FALLBACK_INTENT = "nlu_fallback"
 # Clicking "Noe annet" or picking a suggestion neither ends nor extends a streak of misses.
@@ -68,8 +68,8 @@ class ActionHandleFallback(Action):
         texts = load("fallback.yml")
         language = language_of(tracker)
         if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:
-            buttons = [{"title": text_in(b, language), "payload": b["payload"]} for b in texts["human_offer_buttons"]]
-            dispatcher.utter_message(text=text_in(texts["human_offer"], language), buttons=buttons)
+            dispatcher.utter_message(text=text_in(texts["human_offer"], language),
+                                     buttons=buttons_in(texts["human_offer_buttons"], language))
             return [SlotSet("suggested_topics", None)]
 
         titles = load("topic_titles.yml")
