@@ -1,21 +1,41 @@
-"""The gateway process: for now the counsellors' page (channels come with the Telegram and web issues).
+"""The gateway process: the channels (Telegram so far) and the counsellors' page.
 
     .venv/bin/python -m bot.gateway     # listens on GATEWAY_HOST:GATEWAY_PORT (127.0.0.1:8000)
 """
+import logging
 import os
 
 from aiohttp import web
 
 from actions.booking_store import BookingStore
 from bot.counsellor_page import SECURITY_HEADERS, CounsellorPage
-from bot.settings import load_settings
+from bot.pseudonyms import Pseudonyms, load_secret
+from bot.rasa_client import RasaClient
+from bot.relay import Relay
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("bot.gateway")
 
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"}, headers=SECURITY_HEADERS)
 
 
-def create_app() -> web.Application:
+def _add_rasa_client(app: web.Application, settings: Settings) -> Relay:
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+
+    async def start(_app):
+        await rasa.start()
+
+    async def close(_app):
+        await rasa.close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(close)
+    return Relay(rasa, settings.rasa_slow_seconds, settings.rasa_retry_seconds, settings.rasa_retry_max_delay)
+
+
+def create_app(settings: Settings) -> web.Application:
     store = BookingStore()
     store.migrate()
     page = CounsellorPage(store, user=os.environ.get("COUNSELLOR_USER", "radgiver"),
@@ -23,9 +43,26 @@ def create_app() -> web.Application:
                           secure_cookie=os.environ.get("COOKIE_SECURE", "1") != "0")
     app = web.Application(client_max_size=64 * 1024)
     app.add_routes([web.get("/health", health)] + page.routes())
+    relay = _add_rasa_client(app, settings)
+    secret = load_secret(settings)
+    if settings.telegram_token:
+        from bot.channels.telegram import TelegramChannel, webhook_secret  # only when configured
+        TelegramChannel(settings, relay, Pseudonyms(secret), webhook_secret(settings, secret)).attach(app)
+        log.info("Telegram channel on (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
+    else:
+        log.info("Telegram channel off (no TELEGRAM_TOKEN)")
     return app
 
 
+def _quiet_logging() -> None:
+    """Logs carry no message text, chat ids or tokens: httpx would log request URLs, which hold
+    the bot token, and aiohttp's access log would hold visitors' addresses."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Updater"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 if __name__ == "__main__":
+    _quiet_logging()
     settings = load_settings()
-    web.run_app(create_app(), host=settings.gateway_host, port=settings.gateway_port, print=None)
+    web.run_app(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, print=None)

@@ -18,6 +18,14 @@ def _raise_interrupt(*_):
     raise KeyboardInterrupt
 
 
+def telegram_status(settings) -> str:
+    if not settings.telegram_token:
+        return "Telegram: off (set TELEGRAM_TOKEN to turn it on, see README)."
+    if settings.telegram_webhook_url:
+        return f"Telegram: on, webhook at {settings.telegram_webhook_url} (details in var/logs/gateway.log)."
+    return "Telegram: on, long polling (details in var/logs/gateway.log)."
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shell", action="store_true", help="chat with the bot in this terminal")
@@ -40,6 +48,7 @@ def main() -> int:
               '{"sender": "me", "message": "hei"}', flush=True)
         print(f"Counsellors' page: {settings.gateway_url}/radgiver/ (set COUNSELLOR_PASSWORD_HASH, "
               "see README)", flush=True)
+        print(telegram_status(settings), flush=True)
         print("Chat in the terminal: make shell. Logs: var/logs/. Stop: Ctrl-C.", flush=True)
         while True:
             ensure_running(processes)

@@ -23,6 +23,8 @@ def process_env(settings: Settings) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(
         ACTION_SERVER_URL=settings.action_server_url,
+        RASA_HOST=settings.rasa_host,
+        RASA_PORT=str(settings.rasa_port),
         TRACKER_DB=str(settings.tracker_db),
         VAR_DIR=str(settings.var_dir),
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
@@ -47,13 +49,22 @@ def start_action_server(settings: Settings) -> subprocess.Popen:
     return _spawn(command, settings, "actions.log", SANIC_HOST=settings.action_host)
 
 
-def start_gateway(settings: Settings) -> subprocess.Popen:
-    return _spawn([str(BIN / "python"), "-m", "bot.gateway"], settings, "gateway.log",
-                  GATEWAY_HOST=settings.gateway_host, GATEWAY_PORT=str(settings.gateway_port))
+def start_gateway(settings: Settings, log_name: str = "gateway.log", **extra_env: str) -> subprocess.Popen:
+    return _spawn([str(BIN / "python"), "-m", "bot.gateway"], settings, log_name,
+                  GATEWAY_HOST=settings.gateway_host, GATEWAY_PORT=str(settings.gateway_port), **extra_env)
 
 
 def gateway_up(settings: Settings) -> bool:
     return _get(f"{settings.gateway_url}/health") is not None
+
+
+def wait_for_gateway(settings: Settings, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not gateway_up(settings):
+        ensure_running([process])
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gateway not up after {timeout:.0f} s; see {settings.var_dir}/logs/")
+        time.sleep(0.3)
 
 
 def rasa_run_command(settings: Settings) -> List[str]:

@@ -23,6 +23,22 @@ class Settings:
     tracker_db: Path
     model_path: Path
     var_dir: Path
+    # Telegram (off unless a token is set; webhook mode when a public URL is set)
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_poll_timeout: int = 30
+    # Relaying to Rasa: the user is told after `rasa_slow_seconds`; a message that cannot reach
+    # Rasa is retried for `rasa_retry_seconds` before the user is asked to send it again.
+    rasa_timeout_seconds: float = 60
+    rasa_slow_seconds: float = 8
+    rasa_retry_seconds: float = 600
+    rasa_retry_max_delay: float = 30
+    # Flood protection per chat: more than `flood_messages` in `flood_window_seconds`.
+    flood_messages: int = 8
+    flood_window_seconds: float = 10
+    sender_id_secret: str = ""
 
     @property
     def rasa_url(self) -> str:
@@ -50,4 +66,16 @@ def load_settings() -> Settings:
         tracker_db=Path(_env("TRACKER_DB", str(var_dir / "tracker.db"))),
         model_path=Path(_env("RASA_MODEL", str(PROJECT_ROOT / "models" / "current.tar.gz"))),
         var_dir=var_dir,
+        telegram_token=_env("TELEGRAM_TOKEN", ""),
+        telegram_api_url=_env("TELEGRAM_API_URL", "https://api.telegram.org/bot"),
+        telegram_webhook_url=_env("TELEGRAM_WEBHOOK_URL", ""),
+        telegram_webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET", ""),
+        telegram_poll_timeout=int(_env("TELEGRAM_POLL_TIMEOUT", "30")),
+        rasa_timeout_seconds=float(_env("RASA_TIMEOUT_SECONDS", "60")),
+        rasa_slow_seconds=float(_env("RASA_SLOW_SECONDS", "8")),
+        rasa_retry_seconds=float(_env("RASA_RETRY_SECONDS", "600")),
+        rasa_retry_max_delay=float(_env("RASA_RETRY_MAX_DELAY", "30")),
+        flood_messages=int(_env("FLOOD_MESSAGES", "8")),
+        flood_window_seconds=float(_env("FLOOD_WINDOW_SECONDS", "10")),
+        sender_id_secret=_env("SENDER_ID_SECRET", ""),
     )

@@ -24,3 +24,55 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def shared() -> Path:
     return SHARED
+
+
+COUNSELLOR_PASSWORD = "riktig-hest-batteri-stift"
+
+
+class Stack:
+    """The real action server, Rasa server and gateway, started once per test session."""
+
+    def __init__(self, settings) -> None:
+        from bot.processes import start_action_server, start_gateway, start_rasa
+        self.settings = settings
+        self.action_server = start_action_server(settings)
+        self.rasa = start_rasa(settings)
+        self.gateway = start_gateway(settings)
+
+    def wait_until_ready(self, timeout: float = 300) -> None:
+        from bot.processes import wait_until_ready
+        wait_until_ready(self.settings, [self.action_server, self.rasa, self.gateway], timeout, need_gateway=True)
+
+    def stop_rasa(self) -> None:
+        from bot.processes import stop
+        stop([self.rasa])
+
+    def start_rasa(self) -> None:
+        """Starts Rasa again on the same port and tracker store; returns once its model is loaded."""
+        from bot.processes import start_rasa, wait_until_ready
+        self.rasa = start_rasa(self.settings)
+        wait_until_ready(self.settings, [self.action_server, self.rasa], timeout=300)
+
+    def stop(self) -> None:
+        from bot.processes import stop
+        stop([self.gateway, self.rasa, self.action_server])
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    import secrets
+    from bot.passwords import hash_password
+    from bot.settings import Settings
+    var_dir = tmp_path_factory.mktemp("var")
+    os.environ.update(COUNSELLOR_USER="radgiver", COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
+                      COOKIE_SECURE="0")
+    settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",
+                        action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
+                        rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",
+                        model_path=ROOT / "models" / "current.tar.gz", var_dir=var_dir)
+    running = Stack(settings)
+    try:
+        running.wait_until_ready()
+        yield running
+    finally:
+        running.stop()

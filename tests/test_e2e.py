@@ -1,5 +1,4 @@
 """End to end: the real Rasa server and action server, over HTTP, started once per session."""
-import secrets
 import sqlite3
 import uuid
 
@@ -7,32 +6,14 @@ import pytest
 import requests
 import yaml
 
-import os
-
-from bot.passwords import hash_password
-from bot.processes import start_action_server, start_gateway, start_rasa, stop, wait_until_ready
-from bot.settings import Settings
-from tests.conftest import ROOT, free_port
+from tests.conftest import COUNSELLOR_PASSWORD, ROOT
 
 SERVICE = yaml.safe_load((ROOT / "content" / "service.yml").read_text())
-COUNSELLOR_PASSWORD = "riktig-hest-batteri-stift"
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory):
-    var_dir = tmp_path_factory.mktemp("var")
-    os.environ.update(COUNSELLOR_USER="radgiver", COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
-                      COOKIE_SECURE="0")
-    settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",
-                        action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
-                        rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",
-                        model_path=ROOT / "models" / "current.tar.gz", var_dir=var_dir)
-    processes = [start_action_server(settings), start_rasa(settings), start_gateway(settings)]
-    try:
-        wait_until_ready(settings, processes, timeout=300, need_gateway=True)
-        yield settings
-    finally:
-        stop(processes)
+def servers(stack):
+    return stack.settings
 
 
 def say(settings, sender, text):

@@ -1,0 +1,35 @@
+"""Sends a user's message to Rasa's REST channel and returns Rasa's replies."""
+import asyncio
+from typing import List
+
+import aiohttp
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or did not answer properly; the message may be retried."""
+
+
+class RasaClient:
+    def __init__(self, rasa_url: str, timeout_seconds: float) -> None:
+        self.webhook_url = f"{rasa_url}/webhooks/rest/webhook"
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=self.timeout)
+
+    async def close(self) -> None:
+        if self._session:
+            await self._session.close()
+
+    async def send(self, sender_id: str, text: str) -> List[dict]:
+        try:
+            async with self._session.post(self.webhook_url, json={"sender": sender_id, "message": text}) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
+                replies = await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise RasaUnavailable(type(error).__name__) from error
+        if not isinstance(replies, list):
+            raise RasaUnavailable("Rasa's answer was not a list")
+        return replies

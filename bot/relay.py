@@ -1,0 +1,46 @@
+"""Gets one user message through to Rasa, however long Rasa is slow or down.
+
+The channel is told once (`on_trouble`) when Rasa is slow or unreachable, so it can apologise
+to the user; the message is then retried with growing pauses until it gets through or
+`retry_seconds` have passed. A request that is only slow is waited for, not sent again, so
+Rasa does not see the message twice.
+"""
+import asyncio
+import logging
+import time
+from typing import Awaitable, Callable, List, Optional
+
+from bot.rasa_client import RasaClient, RasaUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    def __init__(self, rasa: RasaClient, slow_seconds: float, retry_seconds: float, max_delay: float) -> None:
+        self.rasa = rasa
+        self.slow_seconds, self.retry_seconds, self.max_delay = slow_seconds, retry_seconds, max_delay
+
+    async def deliver(self, sender_id: str, text: str,
+                      on_trouble: Callable[[], Awaitable[None]]) -> Optional[List[dict]]:
+        """Rasa's replies, or None if Rasa stayed unreachable for the whole retry period."""
+        give_up_at = time.monotonic() + self.retry_seconds
+        told_user, delay = False, 1.0
+        while True:
+            request = asyncio.ensure_future(self.rasa.send(sender_id, text))
+            done, _ = await asyncio.wait({request}, timeout=self.slow_seconds)
+            if not done:
+                if not told_user:
+                    told_user = True
+                    await on_trouble()
+                done, _ = await asyncio.wait({request})
+            try:
+                return request.result()
+            except RasaUnavailable as error:
+                log.warning("Rasa unavailable for %s…: %s", sender_id[:16], error)
+            if not told_user:
+                told_user = True
+                await on_trouble()
+            if time.monotonic() + delay > give_up_at:
+                return None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.max_delay)
