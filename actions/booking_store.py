@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 import sqlalchemy as sa
 from alembic import command
@@ -202,6 +202,24 @@ class BookingStore:
             return [Booking.from_row(row) for row in connection.execute(query)]
 
     # --- data minimisation --------------------------------------------------------------------
+    def detach_sender(self, sender_id: str, now: datetime) -> Tuple[int, int]:
+        """Unlinks a user's bookings from their conversation, on the user's request to delete it.
+
+        The bookings stay for the counsellors. Phone numbers are erased too, except for phone
+        calls still to come: those need the number, and the retention job erases it afterwards.
+        Returns (bookings unlinked, phone numbers kept).
+        """
+        mine = bookings.c.sender_id == sender_id
+        call_to_come = sa.and_(bookings.c.channel == "phone", bookings.c.status == "booked",
+                               bookings.c.slot_start >= _utc(now))
+        with self.engine.begin() as connection:
+            kept = connection.execute(sa.select(sa.func.count()).select_from(bookings)
+                                      .where(mine, call_to_come, bookings.c.phone.is_not(None))).scalar()
+            connection.execute(bookings.update().where(mine, sa.not_(call_to_come)).values(phone=None))
+            result = connection.execute(bookings.update().where(mine).values(sender_id=None, nickname=None,
+                                                                            updated_at=_now()))
+        return result.rowcount, kept
+
     def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
         """Erases phone numbers of appointments more than `retention_days` ago; returns how many.
 

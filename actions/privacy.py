@@ -1,13 +1,16 @@
-"""forget_me: for now the conversation is reset (full deletion from storage comes later).
+"""forget_me: the conversation is restarted here, and deleted from storage by the gateway.
 
-The rule utters utter_forget_me first; this action then restarts the tracker, so nothing the
-user wrote is used further, and the next message starts a new session.
+The rule utters utter_forget_me first; this action then restarts the tracker and tells the
+gateway (a custom payload in Rasa's reply) to delete the conversation and unlink the user's
+bookings once Rasa has finished the turn: Rasa cannot delete its own tracker mid-turn.
 """
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted
 from rasa_sdk.executor import CollectingDispatcher
+
+DELETE_MARKER = "delete_conversation"  # read by bot/forgetting.py
 
 
 class ActionForgetMe(Action):
@@ -17,4 +20,5 @@ class ActionForgetMe(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        dispatcher.utter_message(json_message={DELETE_MARKER: True})
         return [Restarted()]

@@ -8,7 +8,9 @@ import os
 from aiohttp import web
 
 from actions.booking_store import BookingStore
+from bot.conversation_store import ConversationStore, tracker_store_url
 from bot.counsellor_page import SECURITY_HEADERS, CounsellorPage
+from bot.forgetting import Forgetting
 from bot.pseudonyms import Pseudonyms, load_secret
 from bot.rasa_client import RasaClient
 from bot.relay import Relay
@@ -47,7 +49,8 @@ def create_app(settings: Settings) -> web.Application:
     secret = load_secret(settings)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel, webhook_secret  # only when configured
-        TelegramChannel(settings, relay, Pseudonyms(secret), webhook_secret(settings, secret)).attach(app)
+        forgetting = Forgetting(ConversationStore(tracker_store_url(settings.tracker_db)), store)
+        TelegramChannel(settings, relay, Pseudonyms(secret), forgetting, webhook_secret(settings, secret)).attach(app)
         log.info("Telegram channel on (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
     else:
         log.info("Telegram channel off (no TELEGRAM_TOKEN)")

@@ -111,6 +111,7 @@ def test_session_start_fills_service_details_and_carries_the_language():
     assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
 
 
-def test_forget_me_restarts_the_conversation():
-    _, events = run(ActionForgetMe(), tracker([]))
+def test_forget_me_restarts_the_conversation_and_asks_the_gateway_to_delete_it():
+    messages, events = run(ActionForgetMe(), tracker([]))
     assert events == [Restarted()]
+    assert messages[0]["custom"] == {"delete_conversation": True}

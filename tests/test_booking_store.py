@@ -1,6 +1,4 @@
 """Booking storage against a real SQLite file and the real PostgreSQL on this machine."""
-import os
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -12,28 +10,15 @@ import yaml
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
 from actions.reference_codes import ALPHABET, looks_like_code, new_code, normalise_code
-from tests.conftest import ROOT
+from tests.conftest import ROOT, postgres_url  # noqa: F401 (fixture)
 
 OSLO = ZoneInfo("Europe/Oslo")
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SCHEDULE = Schedule.from_config({
     "slot_minutes": 45, "counsellors_per_slot": 1, "min_notice_minutes": 120, "horizon_days": 14,
     "weekly_hours": {"monday": ["09:00-12:00"], "tuesday": ["09:00-12:00"], "thursday": ["12:00-19:30"]},
     "closed_dates": ["2027-01-05"],
 })
 MONDAY_MORNING = datetime(2027, 1, 4, 7, 0, tzinfo=OSLO)  # Monday 4 January 2027, 07:00
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    name = f"bookings_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -137,6 +122,22 @@ def test_phone_numbers_are_erased_after_the_retention_period(store):
     assert store.find(old.reference).phone is None
     assert store.find(recent.reference).phone == "91234568"
     assert store.erase_expired_phones(now, retention_days=7) == 0
+
+
+def test_deleting_a_conversation_unlinks_its_bookings_and_keeps_only_a_call_still_to_come(store):
+    now = datetime(2027, 1, 6, 12, 0, tzinfo=OSLO)
+    past_call = store.book(datetime(2027, 1, 4, 9, 0, tzinfo=OSLO), "phone", seats=1, sender_id="me", phone="91234567")
+    next_call = store.book(datetime(2027, 1, 11, 9, 0, tzinfo=OSLO), "phone", seats=1, sender_id="me", phone="91234568")
+    chat = store.book(datetime(2027, 1, 11, 9, 45, tzinfo=OSLO), "chat", seats=1, sender_id="me")
+    other = store.book(datetime(2027, 1, 11, 9, 0, tzinfo=OSLO), "phone", seats=2, sender_id="else", phone="91234569")
+    assert store.detach_sender("me", now) == (3, 1)
+    with store.engine.connect() as connection:
+        rows = {r.reference: r for r in connection.execute(sa.text("SELECT reference, sender_id, phone, status FROM bookings"))}
+    assert all(rows[b.reference].sender_id is None for b in (past_call, next_call, chat))
+    assert rows[past_call.reference].phone is None and rows[next_call.reference].phone == "91234568"
+    assert rows[chat.reference].status == "booked"
+    assert rows[other.reference].sender_id == "else" and rows[other.reference].phone == "91234569"
+    assert store.detach_sender("me", now) == (0, 0)
 
 
 def test_reference_codes_are_unambiguous():

@@ -87,7 +87,8 @@ def test_forget_me_resets_the_conversation(servers):
     sender = new_sender()
     say(servers, sender, "hei")
     replies = say(servers, sender, "slett samtalen min")
-    assert "nullstilt" in joined(replies)
+    assert "sletter" in joined(replies)
+    assert {"delete_conversation": True} in [reply.get("custom") for reply in replies]
     url = f"{servers.rasa_url}/conversations/{sender}/tracker"
     current = requests.get(url, params={"token": servers.rasa_auth_token}, timeout=30).json()
     assert not [e for e in current["events"] if e["event"] == "user"]

@@ -65,6 +65,11 @@ def sender_of(chat_id: int) -> str:
     return f"telegram-{digest.hexdigest()[:32]}"
 
 
+def tracker_events(stack, chat) -> int:
+    with sqlite3.connect(stack.settings.tracker_db) as db:
+        return db.execute("select count(*) from events where sender_id = ?", (sender_of(chat),)).fetchone()[0]
+
+
 def converse(fake, chat_id, text, expect=1, **content):
     """Sends a message and returns the bot messages that came for it."""
     before = len(fake.sent_to(chat_id))
@@ -132,9 +137,15 @@ def test_booking_a_chat_conversation_with_button_taps(stack, fake):
     assert "Stemmer dette?" in summary["text"]
     booked = tap(fake, chat, summary, "Ja")
     reference = booked[-1]["text"].split("Referansen din er ")[1][:7]
-    stored = BookingStore(f"sqlite:///{stack.settings.var_dir / 'bookings.db'}").find(reference)
+    store = BookingStore(f"sqlite:///{stack.settings.var_dir / 'bookings.db'}")
+    stored = store.find(reference)
     assert stored.channel == "chat" and stored.sender_id == sender_of(chat)
     assert len(fake.calls_of("answerCallbackQuery")) >= 3
+
+    deleted = converse(fake, chat, "slett samtalen min", expect=2)  # typed, not the command
+    assert "Bestillingen din er ikke lenger koblet" in deleted[-1]["text"]
+    assert store.find(reference).sender_id is None and store.find(reference).status == "booked"
+    assert tracker_events(stack, chat) == 0
 
 
 def test_a_tap_shows_the_choice_and_a_second_tap_is_not_sent_again(fake):
@@ -162,14 +173,16 @@ def test_an_old_keyboard_from_before_a_restart_still_works_by_its_title(fake):
     assert reply.get("reply_markup")  # the booking form asks how to talk, with buttons
 
 
-def test_slett_asks_first_then_deletes(fake):
+def test_slett_asks_first_then_deletes_the_conversation_from_storage(stack, fake):
     chat = new_chat()
     converse(fake, chat, "hvor lenge tar det å få svar på en hiv-test")
     [question] = converse(fake, chat, "/slett")
-    assert "slette samtalen" in question["text"]
+    assert "slette samtalen" in question["text"] and tracker_events(stack, chat) > 0
     done = tap(fake, chat, question, "Ja", expect=2)
-    assert "nullstilt" in done[0]["text"] or "slett" in done[0]["text"].lower()
-    assert "Slett chat" in done[-1]["text"]
+    assert "sletter" in done[0]["text"]
+    assert "slettet fra våre servere" in done[-1]["text"] and "Slett chat" in done[-1]["text"]
+    assert tracker_events(stack, chat) == 0
+    assert "chatbot" in converse(fake, chat, "hei")[0]["text"]  # a new conversation starts
 
 
 def test_slett_can_be_regretted(fake):

@@ -23,6 +23,7 @@ from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, Outgoing
                                           messages_from_replies, to_html)
 from bot.chat_queues import ChatQueues
 from bot.flood_guard import FloodGuard, Verdict
+from bot.forgetting import Forgetting, asks_to_forget
 from bot.pseudonyms import Pseudonyms
 from bot.relay import Relay
 from bot.settings import Settings
@@ -50,8 +51,9 @@ def webhook_secret(settings: Settings, sender_secret: bytes) -> str:
 
 
 class TelegramChannel:
-    def __init__(self, settings: Settings, relay: Relay, pseudonyms: Pseudonyms, secret: str) -> None:
-        self.settings, self.relay, self.pseudonyms = settings, relay, pseudonyms
+    def __init__(self, settings: Settings, relay: Relay, pseudonyms: Pseudonyms, forgetting: Forgetting,
+                 secret: str) -> None:
+        self.settings, self.relay, self.pseudonyms, self.forgetting = settings, relay, pseudonyms, forgetting
         self.webhook_mode = bool(settings.telegram_webhook_url)
         self.secret = secret
         builder = (Application.builder().token(settings.telegram_token).base_url(settings.telegram_api_url)
@@ -244,9 +246,7 @@ class TelegramChannel:
 
     async def _on_gateway_button(self, chat_id: int, sender: str, data: str, language: str) -> None:
         if data == "gw:delete:yes":
-            await self._relay(chat_id, sender, "/forget_me", language)
-            self.flood.forget(chat_id)
-            await self._say(chat_id, "delete_in_app", language)
+            await self._relay(chat_id, sender, "/forget_me", language)  # Rasa's answer asks to delete
         elif data == "gw:delete:no":
             await self._say(chat_id, "delete_kept", language)
 
@@ -262,6 +262,16 @@ class TelegramChannel:
             await self._say(chat_id, "rasa_gave_up", language)
         elif show_replies:
             await self._send(chat_id, messages_from_replies(replies))
+        if replies and asks_to_forget(replies):
+            await self._forget(chat_id, sender, language)
+
+    async def _forget(self, chat_id: int, sender: str, language: str) -> None:
+        """Deletes the conversation and the gateway's own traces of the chat, and says what was deleted."""
+        confirmation = await self.forgetting.forget_and_confirm(sender, language)
+        self.flood.forget(chat_id)
+        self.groups_told.pop(chat_id, None)
+        in_app = text_in(_texts()["delete_in_app"], language)
+        await self._send(chat_id, [OutgoingMessage(to_html(f"{confirmation}\n\n{in_app}"))])
 
     async def _keep_typing(self, chat_id: int) -> None:
         try:

@@ -1,0 +1,31 @@
+"""Deleting a conversation from Rasa's SQL tracker store (Rasa 3.6 has no endpoint for it).
+
+Only called from a chat's own queue after Rasa has answered, so Rasa is not writing the same
+conversation at that moment (it saves only events it has not stored yet, so deleting in the
+middle of a turn could bring them back).
+"""
+import sqlalchemy as sa
+
+
+def tracker_store_url(tracker_db) -> str:
+    return f"sqlite:///{tracker_db}"
+
+
+class ConversationStore:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, future=True)
+
+    def delete(self, sender_id: str) -> int:
+        """Deletes every stored event of the conversation; returns how many there were."""
+        with self.engine.begin() as connection:
+            if not sa.inspect(connection).has_table("events"):
+                return 0  # Rasa has not stored anything yet
+            result = connection.execute(sa.text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id})
+        return result.rowcount
+
+    def count(self, sender_id: str) -> int:
+        with self.engine.connect() as connection:
+            if not sa.inspect(connection).has_table("events"):
+                return 0
+            return connection.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"),
+                                      {"sender": sender_id}).scalar()
