@@ -1,4 +1,4 @@
-"""The gateway process: the channels (Telegram so far) and the counsellors' page.
+"""The gateway process: the channels (web widget, Telegram) and the counsellors' page.
 
     .venv/bin/python -m bot.gateway     # listens on GATEWAY_HOST:GATEWAY_PORT (127.0.0.1:8000)
 """
@@ -8,6 +8,7 @@ import os
 from aiohttp import web
 
 from actions.booking_store import BookingStore
+from bot.channels.web import WebChannel
 from bot.conversation_store import ConversationStore, tracker_store_url
 from bot.counsellor_page import SECURITY_HEADERS, CounsellorPage
 from bot.forgetting import Forgetting
@@ -24,7 +25,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def _add_rasa_client(app: web.Application, settings: Settings) -> Relay:
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token)
 
     async def start(_app):
         await rasa.start()
@@ -47,10 +48,12 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes([web.get("/health", health)] + page.routes())
     relay = _add_rasa_client(app, settings)
     secret = load_secret(settings)
+    pseudonyms = Pseudonyms(secret)
+    forgetting = Forgetting(ConversationStore(tracker_store_url(settings.tracker_db)), store)
+    WebChannel(settings, relay, pseudonyms, forgetting).attach(app)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel, webhook_secret  # only when configured
-        forgetting = Forgetting(ConversationStore(tracker_store_url(settings.tracker_db)), store)
-        TelegramChannel(settings, relay, Pseudonyms(secret), forgetting, webhook_secret(settings, secret)).attach(app)
+        TelegramChannel(settings, relay, pseudonyms, forgetting, webhook_secret(settings, secret)).attach(app)
         log.info("Telegram channel on (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
     else:
         log.info("Telegram channel off (no TELEGRAM_TOKEN)")

@@ -4,6 +4,8 @@
     python -m bot.launcher --shell   # action server + a chat in this terminal
 """
 import argparse
+import dataclasses
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,6 +33,8 @@ def main() -> int:
     parser.add_argument("--shell", action="store_true", help="chat with the bot in this terminal")
     args = parser.parse_args()
     settings = load_settings()
+    if not settings.rasa_auth_token:  # Rasa's HTTP API is never left open: a fresh token per run
+        settings = dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(32))
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
     processes = [start_action_server(settings)]
@@ -44,8 +48,9 @@ def main() -> int:
         processes += [start_rasa(settings), start_gateway(settings)]
         print("Starting the action server, Rasa and the gateway (about a minute) ...", flush=True)
         wait_until_ready(settings, processes, need_gateway=True)
-        print(f"Ready. Talk to the bot: POST {settings.rasa_url}/webhooks/rest/webhook with "
-              '{"sender": "me", "message": "hei"}', flush=True)
+        print(f"Ready. Chat with the bot in your browser: {settings.gateway_url}/", flush=True)
+        print(f"Embed the widget on a page: <script src=\"{settings.gateway_url}/widget.js\" defer></script> "
+              "(allow the page's origin with WEB_ALLOWED_ORIGINS)", flush=True)
         print(f"Counsellors' page: {settings.gateway_url}/radgiver/ (set COUNSELLOR_PASSWORD_HASH, "
               "see README)", flush=True)
         print(telegram_status(settings), flush=True)

@@ -25,6 +25,7 @@ def process_env(settings: Settings) -> Dict[str, str]:
         ACTION_SERVER_URL=settings.action_server_url,
         RASA_HOST=settings.rasa_host,
         RASA_PORT=str(settings.rasa_port),
+        RASA_AUTH_TOKEN=settings.rasa_auth_token,
         TRACKER_DB=str(settings.tracker_db),
         VAR_DIR=str(settings.var_dir),
         SQLALCHEMY_SILENCE_UBER_WARNING="1",

@@ -1,6 +1,7 @@
 """Sends a user's message to Rasa's REST channel and returns Rasa's replies."""
 import asyncio
 from typing import List
+from urllib.parse import quote
 
 import aiohttp
 
@@ -10,7 +11,8 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, rasa_url: str, timeout_seconds: float) -> None:
+    def __init__(self, rasa_url: str, timeout_seconds: float, auth_token: str = "") -> None:
+        self.rasa_url, self.auth_token = rasa_url, auth_token
         self.webhook_url = f"{rasa_url}/webhooks/rest/webhook"
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession = None
@@ -33,3 +35,16 @@ class RasaClient:
         if not isinstance(replies, list):
             raise RasaUnavailable("Rasa's answer was not a list")
         return replies
+
+    async def tracker_events(self, sender_id: str) -> List[dict]:
+        """The conversation's events since its last restart (Rasa's HTTP API, with the auth token)."""
+        url = f"{self.rasa_url}/conversations/{quote(sender_id, safe='')}/tracker"
+        params = {"include_events": "AFTER_RESTART", **({"token": self.auth_token} if self.auth_token else {})}
+        try:
+            async with self._session.get(url, params=params) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
+                tracker = await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise RasaUnavailable(type(error).__name__) from error
+        return tracker.get("events") or []

@@ -39,6 +39,12 @@ class Settings:
     flood_messages: int = 8
     flood_window_seconds: float = 10
     sender_id_secret: str = ""
+    # The web widget: origins allowed to use the chat (empty: the gateway's own), the longest
+    # message, requests per address per minute, and who may frame the gateway's pages.
+    web_allowed_origins: tuple = ()
+    web_max_chars: int = 2000
+    web_address_messages: int = 60
+    web_frame_ancestors: str = "'none'"
 
     @property
     def rasa_url(self) -> str:
@@ -78,4 +84,8 @@ def load_settings() -> Settings:
         flood_messages=int(_env("FLOOD_MESSAGES", "8")),
         flood_window_seconds=float(_env("FLOOD_WINDOW_SECONDS", "10")),
         sender_id_secret=_env("SENDER_ID_SECRET", ""),
+        web_allowed_origins=tuple(o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "").split(",") if o.strip()),
+        web_max_chars=int(_env("WEB_MAX_CHARS", "2000")),
+        web_address_messages=int(_env("WEB_ADDRESS_MESSAGES", "60")),
+        web_frame_ancestors=_env("WEB_FRAME_ANCESTORS", "'none'"),
     )

@@ -33,11 +33,28 @@ class Stack:
     """The real action server, Rasa server and gateway, started once per test session."""
 
     def __init__(self, settings) -> None:
-        from bot.processes import start_action_server, start_gateway, start_rasa
+        from bot.processes import start_action_server, start_rasa
         self.settings = settings
+        self.host_page_port = free_port()  # a page on another origin that embeds the widget
+        self.host_page_origin = f"http://127.0.0.1:{self.host_page_port}"
         self.action_server = start_action_server(settings)
         self.rasa = start_rasa(settings)
-        self.gateway = start_gateway(settings)
+        self.gateway = self._start_gateway()
+
+    def _start_gateway(self):
+        from bot.processes import start_gateway
+        origins = f"{self.settings.gateway_url},http://localhost:{self.settings.gateway_port},{self.host_page_origin}"
+        return start_gateway(self.settings, WEB_ALLOWED_ORIGINS=origins, WEB_ADDRESS_MESSAGES="1000")
+
+    def restart_gateway(self) -> None:
+        from bot.processes import stop, wait_for_gateway
+        stop([self.gateway])
+        self.gateway = self._start_gateway()
+        wait_for_gateway(self.settings, self.gateway)
+
+    def sender_secret(self) -> bytes:
+        from bot.pseudonyms import load_secret
+        return load_secret(self.settings)
 
     def wait_until_ready(self, timeout: float = 300) -> None:
         from bot.processes import wait_until_ready

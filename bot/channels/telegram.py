@@ -18,7 +18,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
-from actions.content import load, service_details, text_in
+from actions.content import load
 from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, OutgoingMessage,
                                           messages_from_replies, to_html)
 from bot.chat_queues import ChatQueues
@@ -27,6 +27,7 @@ from bot.forgetting import Forgetting, asks_to_forget
 from bot.pseudonyms import Pseudonyms
 from bot.relay import Relay
 from bot.settings import Settings
+from bot.texts import buttons, gateway_text, text
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,7 @@ COMMANDS = {"start": "start", "hjelp": "help", "help": "help", "ny": "new", "new
             "slett": "delete", "delete": "delete"}
 
 
-def _texts() -> dict:
-    return load("telegram.yml")
+TEXTS = "telegram.yml"
 
 
 def webhook_secret(settings: Settings, sender_secret: bytes) -> str:
@@ -97,7 +97,7 @@ class TelegramChannel:
     async def _start(self) -> None:
         await self.app.initialize()
         self._initialized = True
-        commands = [BotCommand(c["command"], c["description"]) for c in _texts()["commands"]]
+        commands = [BotCommand(c["command"], c["description"]) for c in load(TEXTS)["commands"]]
         await self.app.bot.set_my_commands(commands)
         if self.webhook_mode:
             await self.app.bot.set_webhook(self.settings.telegram_webhook_url, secret_token=self.secret,
@@ -196,7 +196,7 @@ class TelegramChannel:
             await self._relay(chat_id, sender, "/restart", language, show_replies=False)
             await self._say(chat_id, "start_over", language)
         elif command == "delete":
-            await self._say(chat_id, "delete_question", language, buttons=self._texts_buttons("delete_buttons", language))
+            await self._say(chat_id, "delete_question", language, with_buttons="delete_buttons")
         else:
             await self._say(chat_id, "unknown_command", language)
 
@@ -206,7 +206,7 @@ class TelegramChannel:
         """Answers the tap at once (Telegram shows a spinner until then) and leaves only the choice."""
         query = update.callback_query
         if query.data == CHOSEN:
-            await query.answer(text_in(_texts()["already_chosen"], self._language(update)))
+            await query.answer(text(TEXTS, "already_chosen", self._language(update)))
             return
         await query.answer()
         title = self._title_of(query)
@@ -270,7 +270,7 @@ class TelegramChannel:
         confirmation = await self.forgetting.forget_and_confirm(sender, language)
         self.flood.forget(chat_id)
         self.groups_told.pop(chat_id, None)
-        in_app = text_in(_texts()["delete_in_app"], language)
+        in_app = text(TEXTS, "delete_in_app", language)
         await self._send(chat_id, [OutgoingMessage(to_html(f"{confirmation}\n\n{in_app}"))])
 
     async def _keep_typing(self, chat_id: int) -> None:
@@ -281,12 +281,11 @@ class TelegramChannel:
         except TelegramError as error:
             log.info("Typing indicator failed: %s", type(error).__name__)
 
-    def _texts_buttons(self, name: str, language: str) -> List[dict]:
-        return [{"title": text_in(entry, language), "payload": entry["payload"]} for entry in _texts()[name]]
-
-    async def _say(self, chat_id: int, name: str, language: str, buttons: List[dict] = ()) -> None:
-        text = text_in(_texts()[name], language).format_map(service_details())
-        await self._send(chat_id, [OutgoingMessage(to_html(text), list(buttons))])
+    async def _say(self, chat_id: int, name: str, language: str, with_buttons: str = "") -> None:
+        """Sends one of the channel's own texts (content/telegram.yml, else content/gateway.yml)."""
+        said = text(TEXTS, name, language) if name in load(TEXTS) else gateway_text(name, language)
+        keyboard = buttons(TEXTS, with_buttons, language) if with_buttons else []
+        await self._send(chat_id, [OutgoingMessage(to_html(said), keyboard)])
 
     async def _send(self, chat_id: int, messages: List[OutgoingMessage]) -> None:
         for message in messages:

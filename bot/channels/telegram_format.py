@@ -6,6 +6,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from bot.replies import pack
+
 MAX_TEXT = 4096          # Telegram's limit for one message
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
 KEY_PREFIX = "k:"        # callback data that stands for a longer payload
@@ -85,26 +87,11 @@ class OutgoingMessage:
 
 
 def messages_from_replies(replies: List[dict]) -> List[OutgoingMessage]:
-    """Rasa's REST replies as Telegram messages: consecutive texts are packed together (Rasa sends
-    each paragraph on its own), a reply with buttons closes a message. Images and custom payloads
-    are not sent to Telegram."""
+    """Rasa's REST replies as Telegram messages of at most 4096 characters, buttons on the last."""
     messages: List[OutgoingMessage] = []
-    texts: List[str] = []
-
-    def flush(buttons: List[dict]) -> None:
-        if not texts and not buttons:
-            return
-        pieces = [to_html(piece) for piece in split_paragraphs("\n\n".join(texts))] if texts else []
-        if not pieces:  # buttons with no text still need a message to hang on
-            pieces = ["…"]
+    for message in pack(replies):
+        # buttons with no text still need a message to hang on
+        pieces = [to_html(piece) for piece in split_paragraphs(message.text)] if message.text else ["…"]
         messages.extend(OutgoingMessage(piece) for piece in pieces)
-        messages[-1].buttons = buttons
-        texts.clear()
-
-    for reply in replies:
-        if reply.get("text"):
-            texts.append(reply["text"])
-        if reply.get("buttons"):
-            flush([b for b in reply["buttons"] if b.get("title") and b.get("payload")])
-    flush([])
+        messages[-1].buttons = message.buttons
     return messages

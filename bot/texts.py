@@ -1,0 +1,19 @@
+"""The gateway's own texts (content/gateway.yml and each channel's file), filled in with the
+service's details from content/service.yml."""
+from typing import List
+
+from actions.content import buttons_in, load, service_details, text_in
+
+
+def text(file: str, name: str, language: str, **values: object) -> str:
+    """The text `name` of a content file, with {service_phone} etc. and any `values` filled in."""
+    return text_in(load(file)[name], language).format_map({**service_details(), **values})
+
+
+def gateway_text(name: str, language: str) -> str:
+    """A text every channel shares (content/gateway.yml)."""
+    return text("gateway.yml", name, language)
+
+
+def buttons(file: str, name: str, language: str) -> List[dict]:
+    return buttons_in(load(file)[name], language)
