@@ -6,6 +6,8 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := .spacy/nb_lemma
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+# No telemetry or crash reports leave the machine (Rasa would send them to its servers).
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: setup train run shell test validate test-stories pytest bench clean
 

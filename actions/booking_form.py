@@ -12,6 +12,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import dates
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
 from actions.content import buttons_in, language_of, load, service_details, text_in
@@ -25,13 +26,6 @@ MAX_OFFERED = 4
 OTHER_TIMES = "other_times"
 BOOKING_SLOTS = ("booking_channel", "booking_slot", "booking_phone", "booking_confirmed",
                  "booking_wish", "booking_offered")
-
-WEEKDAY_NAMES = {"nb": ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"],
-                 "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]}
-MONTH_NAMES = {"nb": ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
-                      "oktober", "november", "desember"],
-               "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                      "October", "November", "December"]}
 
 _store: Optional[BookingStore] = None
 _last_erasure: Optional[datetime] = None
@@ -64,12 +58,7 @@ def say(key: str, tracker: Tracker, **values: Any) -> str:
 
 
 def format_time(moment: datetime, language: str, plan: Schedule) -> str:
-    local = moment.astimezone(plan.timezone)
-    weekday = WEEKDAY_NAMES.get(language, WEEKDAY_NAMES["nb"])[local.weekday()]
-    month = MONTH_NAMES.get(language, MONTH_NAMES["nb"])[local.month - 1]
-    if language == "en":
-        return f"{weekday} {local.day} {month} at {local:%H:%M}"
-    return f"{weekday} {local.day}. {month} kl. {local:%H:%M}"
+    return dates.format_time(moment.astimezone(plan.timezone), language)
 
 
 def now_local(plan: Schedule) -> datetime:
@@ -286,6 +275,8 @@ class ActionAskBookingPhone(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         dispatcher.utter_message(text=say("ask_phone", tracker))
+        # Tells the gateway that the next message may hold a phone number it should not mask.
+        dispatcher.utter_message(json_message={"expects": "phone"})
         return []
 
 

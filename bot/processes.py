@@ -29,6 +29,7 @@ def process_env(settings: Settings) -> Dict[str, str]:
         TRACKER_DB=str(settings.tracker_db),
         VAR_DIR=str(settings.var_dir),
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        RASA_TELEMETRY_ENABLED="false",  # nothing about the service leaves the machine
         PYTHONPATH=str(PROJECT_ROOT),
     )
     return env

@@ -1,4 +1,5 @@
-"""Gets one user message through to Rasa, however long Rasa is slow or down.
+"""Gets one user message through to Rasa, however long Rasa is slow or down, with identifying
+numbers and addresses masked first (bot/redaction.py).
 
 The channel is told once (`on_trouble`) when Rasa is slow or unreachable, so it can apologise
 to the user; the message is then retried with growing pauses until it gets through or
@@ -8,9 +9,13 @@ Rasa does not see the message twice.
 import asyncio
 import logging
 import time
-from typing import Awaitable, Callable, List, Optional
+from typing import Awaitable, Callable, Dict, List, Optional
 
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.redaction import redact
+from bot.texts import gateway_text
+
+EXPECTS_PHONE = {"expects": "phone"}  # the custom payload of the booking form's phone question
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +24,26 @@ class Relay:
     def __init__(self, rasa: RasaClient, slow_seconds: float, retry_seconds: float, max_delay: float) -> None:
         self.rasa = rasa
         self.slow_seconds, self.retry_seconds, self.max_delay = slow_seconds, retry_seconds, max_delay
+        self.phone_asked: Dict[str, bool] = {}  # senders whose last answer asked for a phone number
 
-    async def deliver(self, sender_id: str, text: str,
-                      on_trouble: Callable[[], Awaitable[None]]) -> Optional[List[dict]]:
-        """Rasa's replies, or None if Rasa stayed unreachable for the whole retry period."""
+    async def deliver(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]],
+                      language: str = "nb") -> Optional[List[dict]]:
+        """Rasa's replies (after a note when something was masked), or None if Rasa stayed
+        unreachable for the whole retry period."""
+        redacted = redact(text, phone_expected=self.phone_asked.pop(sender_id, False))
+        replies = await self._send(sender_id, redacted.text, on_trouble)
+        if replies is None:
+            return None
+        if any(reply.get("custom") == EXPECTS_PHONE for reply in replies):
+            self.phone_asked[sender_id] = True
+        if redacted.found:
+            replies = [{"text": gateway_text("redacted", language)}] + replies
+        return replies
+
+    def forget(self, sender_id: str) -> None:
+        self.phone_asked.pop(sender_id, None)
+
+    async def _send(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]]) -> Optional[List[dict]]:
         give_up_at = time.monotonic() + self.retry_seconds
         told_user, delay = False, 1.0
         while True:

@@ -27,6 +27,7 @@ def shared() -> Path:
 
 
 COUNSELLOR_PASSWORD = "riktig-hest-batteri-stift"
+RISK_CHECK_NOW = "2026-12-02T10:00:00+01:00"  # the risk check's clock in the action server (a Wednesday)
 
 
 class Stack:
@@ -82,7 +83,7 @@ def stack(tmp_path_factory):
     from bot.settings import Settings
     var_dir = tmp_path_factory.mktemp("var")
     os.environ.update(COUNSELLOR_USER="radgiver", COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
-                      COOKIE_SECURE="0")
+                      COOKIE_SECURE="0", RISK_CHECK_NOW=RISK_CHECK_NOW)
     settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",
                         action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
                         rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",

@@ -226,3 +226,49 @@ def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
         stranger.post(f"{page}login", data={"user": "radgiver", "password": "gjett"}, timeout=10)
     locked = stranger.post(f"{page}login", data={"user": "radgiver", "password": COUNSELLOR_PASSWORD}, timeout=10)
     assert locked.status_code == 429
+
+
+# --- the risk check (the action server's clock is frozen at RISK_CHECK_NOW, Wednesday 2 December
+# 2026 10:00) ---------------------------------------------------------------------------------------
+
+def test_broken_condom_last_night_gives_deadlines_and_dates_in_five_turns(servers):
+    sender = new_sender()
+    first = say(servers, sender, "kondomen sprakk i går kveld")
+    assert "/risk_check" in [b["payload"] for b in buttons(first)]
+    asked = say(servers, sender, "/risk_check")  # turn 2: when and condom are read from turn 1
+    assert "Hva slags sex" in joined(asked)
+    assert "Har du plager" in joined(say(servers, sender, "vaginalt"))
+    assert "gravid" in joined(say(servers, sender, "nei"))
+    advice = joined(say(servers, sender, "ja"))  # turn 5
+    assert "PEP" in advice and "omtrent 56 timer igjen" in advice
+    assert "levonorgestrel" in advice
+    assert "Klamydia og gonoré: fra tirsdag 15. desember" in advice
+    assert "Hiv og syfilis (endelig svar): fra tirsdag 23. februar 2027" in advice
+
+
+def test_risk_check_with_typed_answers_and_a_question_in_the_middle(servers):
+    sender = new_sender()
+    assert "Når skjedde det" in joined(say(servers, sender, "kan du hjelpe meg å finne ut hva jeg bør gjøre?"))
+    assert "Hva slags sex" in joined(say(servers, sender, "lørdag"))
+    assert "kondom" in joined(say(servers, sender, "munnsex"))
+    during = joined(say(servers, sender, "hva er PEP for noe?"))
+    assert "hivmedisiner" in during and "kondom" in during  # answered, then asked again
+    assert "plager" in joined(say(servers, sender, "nei"))
+    advice = joined(say(servers, sender, "ja, det svir når jeg tisser"))
+    assert "gå til legen" in advice and "PEP" not in advice.split("Når testen")[0].replace("PEP (", "")
+    assert "Klamydia og gonoré: fra lørdag 12. desember" in advice
+
+
+def test_a_day_to_come_is_asked_again_and_avbryt_leaves_the_check(servers):
+    sender = new_sender()
+    say(servers, sender, "jeg vil ta risikosjekken")
+    assert "fram i tid" in joined(say(servers, sender, "i morgen"))
+    assert "avslutter sjekken" in joined(say(servers, sender, "avbryt"))
+
+
+def test_a_crisis_inside_the_risk_check_gets_the_numbers_first(servers):
+    sender = new_sender()
+    say(servers, sender, "sjekk risikoen min")
+    replies = say(servers, sender, "jeg vil ikke leve lenger")
+    assert "113" in replies[0]["text"]
+    assert "Når skjedde det" in joined(replies)  # and the check goes on

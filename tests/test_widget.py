@@ -3,6 +3,7 @@ action server; and its HTTP form without a browser."""
 import hashlib
 import hmac
 import http.server
+import json
 import re
 import sqlite3
 import threading
@@ -371,3 +372,29 @@ def test_the_demo_page_and_the_widget_send_strict_security_headers(stack):
         assert "unsafe-inline" not in headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["Referrer-Policy"] == "no-referrer" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_identifying_numbers_are_masked_before_they_are_stored(stack):
+    session = new_session()
+    fnr, email = "15108695088", "kari.nordmann@example.no"
+    reply = api(stack, {"session": session, "text": f"jeg heter Kari, fnr {fnr}, e-post {email}, hvor kan jeg teste meg?"})
+    messages = reply.json()["messages"]
+    assert "fjernet det fra meldingen" in messages[0]["text"]
+    assert "fastlege" in " ".join(m["text"] for m in messages)
+    with sqlite3.connect(stack.settings.tracker_db) as db:
+        events = [json.loads(row[0]) for row in db.execute("select data from events where sender_id = ?",
+                                                           (sender_of(stack, session),))]
+    stored = json.dumps(events, ensure_ascii=False)
+    assert events and fnr not in stored and email not in stored
+    [said] = [event["text"] for event in events if event["event"] == "user"]
+    assert "[fødselsnummer]" in said and "[e-post]" in said
+
+
+def test_the_phone_number_the_booking_asks_for_is_kept(stack):
+    session = new_session()
+    offered = api(stack, {"session": session, "text": "kan dere ringe meg"}).json()["messages"]
+    slot = next(b["payload"] for m in offered for b in m["buttons"] if "booking_slot" in b["payload"])
+    asked = api(stack, {"session": session, "text": slot}).json()["messages"]
+    assert "nummer" in " ".join(m["text"] for m in asked)
+    summary = " ".join(m["text"] for m in api(stack, {"session": session, "text": "912 34 567"}).json()["messages"])
+    assert "+47 91 23 45 67" in summary and "fjernet" not in summary

@@ -255,7 +255,8 @@ class TelegramChannel:
     async def _relay(self, chat_id: int, sender: str, text: str, language: str, show_replies: bool = True) -> None:
         typing = asyncio.create_task(self._keep_typing(chat_id))
         try:
-            replies = await self.relay.deliver(sender, text, on_trouble=lambda: self._say(chat_id, "rasa_trouble", language))
+            replies = await self.relay.deliver(sender, text, on_trouble=lambda: self._say(chat_id, "rasa_trouble", language),
+                                               language=language)
         finally:
             typing.cancel()
         if replies is None:
@@ -268,6 +269,7 @@ class TelegramChannel:
     async def _forget(self, chat_id: int, sender: str, language: str) -> None:
         """Deletes the conversation and the gateway's own traces of the chat, and says what was deleted."""
         confirmation = await self.forgetting.forget_and_confirm(sender, language)
+        self.relay.forget(sender)
         self.flood.forget(chat_id)
         self.groups_told.pop(chat_id, None)
         in_app = text(TEXTS, "delete_in_app", language)

@@ -183,7 +183,8 @@ class WebChannel:
         await emit({"type": "typing", "on": True})
         try:
             replies = await self.relay.deliver(
-                sender, text_to_rasa, on_trouble=lambda: emit(self.notice(gateway_text("rasa_trouble", language))))
+                sender, text_to_rasa, on_trouble=lambda: emit(self.notice(gateway_text("rasa_trouble", language))),
+                language=language)
         finally:
             await emit({"type": "typing", "on": False})
         if replies is None:
@@ -197,6 +198,7 @@ class WebChannel:
 
     async def forget(self, sender: str, language: str, emit: Emit) -> None:
         confirmation = await self.forgetting.forget_and_confirm(sender, language)
+        self.relay.forget(sender)
         self.recent_ids.pop(sender, None)
         self.session_flood.forget(sender)
         await emit({"type": "deleted", "text": confirmation})

@@ -1,0 +1,294 @@
+"""The risk check: a short form (when, what kind of contact, condom, symptoms, and pregnancy only
+where it matters) that ends with what to do now, by when, and the user's own test dates.
+
+Texts and answer words: content/risk_check.yml. Medical rules: content/risk_rules.yml. The
+arithmetic: actions/risk_advice.py. It never asks for names or who the partner was.
+
+Answers are read from buttons (entities) or from the text. Unlike the booking form, a message the
+classifier takes for an FAQ question is still read as an answer first ("munnsex" answers "what
+kind of contact"); only when no answer is found does the form let the FAQ rule answer it.
+"""
+import os
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional, Text
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.contact_time import ContactTime, parse_contact_time
+from actions.content import buttons_in, language_of, load, service_details, text_in
+from actions.dates import format_date
+from actions.risk_advice import Advice, Deadline, Situation, advise
+from components.phrase_matcher import PhraseMatcher
+
+OSLO = ZoneInfo("Europe/Oslo")
+TEXTS, RULES = "risk_check.yml", "risk_rules.yml"
+RISK_SLOTS = ("risk_when", "risk_contact", "risk_protection", "risk_symptoms", "risk_pregnancy")
+NEVER_ANSWERS = {"stop", "crisis_suicide", "crisis_assault", "crisis_medical", "crisis_exploitation"}
+ANSWERS = {"risk_contact": ("vaginal", "anal", "oral", "hand", "unknown"),
+           "risk_protection": ("intact", "broke", "none", "unknown"),
+           "risk_symptoms": ("yes", "no", "unknown"),
+           "risk_pregnancy": ("yes", "no", "unknown")}
+
+
+def now() -> datetime:
+    """Now in Europe/Oslo. RISK_CHECK_NOW (ISO time) freezes it, for the end-to-end tests."""
+    frozen = os.environ.get("RISK_CHECK_NOW")
+    return datetime.fromisoformat(frozen).astimezone(OSLO) if frozen else datetime.now(OSLO)
+
+
+def say(key: str, language: str, **values: Any) -> str:
+    return text_in(load(TEXTS)[key], language).format(**{**service_details(), **values})
+
+
+def window_for_button(code: str, at: datetime) -> ContactTime:
+    """The window of a "when" button: "yesterday" is all of yesterday, and so on."""
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    days_back = {"today": (0, 0), "yesterday": (1, 1), "days_2_3": (3, 2), "days_4_7": (7, 4),
+                 "weeks_1_2": (14, 7), "weeks_2_12": (84, 14)}
+    if code not in days_back:
+        return ContactTime(unknown=True)
+    first, last = days_back[code]
+    latest = min(midnight - timedelta(days=last - 1, minutes=1), at)
+    return ContactTime(midnight - timedelta(days=first), latest)
+
+
+def answer_in_text(slot: str, text: str, asked: bool) -> Optional[str]:
+    """The answer to `slot` written in `text`; yes/no words count only when the slot was asked."""
+    content = load(TEXTS)
+    words = content["answer_words"][slot]
+    if not asked:
+        generic = set(content["only_when_asked"])
+        words = {label: [w for w in phrases if w not in generic] for label, phrases in words.items()}
+    match = PhraseMatcher(words).best_match(text)
+    return match.label if match else None
+
+
+def user_texts(tracker: Tracker, starting: bool) -> List[str]:
+    """The message to read; when the check starts, also the message before it (the one an FAQ
+    answer with the "check" button replied to), so "kondomen sprakk i går" is not asked again."""
+    texts = [event.get("text") or "" for event in reversed(tracker.events) if event.get("event") == "user"]
+    texts = [text for text in texts[: 2 if starting else 1] if not text.startswith("/")]
+    return texts
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+class ValidateRiskCheckForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_risk_check_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+        contact, protection = tracker.slots.get("risk_contact"), tracker.slots.get("risk_protection")
+        slots = ["risk_when", "risk_contact"]
+        if contact != "hand":
+            slots.append("risk_protection")
+        slots.append("risk_symptoms")
+        if contact in ("vaginal", "unknown") and protection in ("broke", "none", "unknown"):
+            slots.append("risk_pregnancy")
+        return slots
+
+    def _extract(self, slot: str, tracker: Tracker) -> Dict[Text, Any]:
+        given = next(tracker.get_latest_entity_values(slot), None)
+        if given:
+            return {slot: given}
+        if latest_intent(tracker) in NEVER_ANSWERS:
+            return {}
+        requested = tracker.get_slot("requested_slot")
+        asked, starting = requested == slot, requested is None
+        if not (asked or starting):
+            return {}
+        for text in user_texts(tracker, starting):
+            value = self._read(slot, text, asked)
+            if value:
+                return {slot: value}
+        if asked and latest_intent(tracker) != "faq":
+            return {slot: "unclear"}
+        return {}  # not an answer: the form rejects, and an FAQ question is answered by its rule
+
+    @staticmethod
+    def _read(slot: str, text: str, asked: bool) -> Optional[str]:
+        if slot != "risk_when":
+            return answer_in_text(slot, text, asked)
+        window = parse_contact_time(text, now())
+        if window.future:
+            return "future"
+        return window.encode() if window.understood else None
+
+    async def extract_risk_when(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._extract("risk_when", tracker)
+
+    async def extract_risk_contact(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._extract("risk_contact", tracker)
+
+    async def extract_risk_protection(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._extract("risk_protection", tracker)
+
+    async def extract_risk_symptoms(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._extract("risk_symptoms", tracker)
+
+    async def extract_risk_pregnancy(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._extract("risk_pregnancy", tracker)
+
+    def validate_risk_when(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        language = language_of(tracker)
+        if value == "future":
+            dispatcher.utter_message(text=say("when_in_future", language))
+            return {"risk_when": None}
+        if value == "unclear":
+            dispatcher.utter_message(text=say("not_understood", language))
+            return {"risk_when": None}
+        if "|" not in str(value):  # a button
+            return {"risk_when": window_for_button(value, now()).encode()}
+        return {"risk_when": value}
+
+    def _validate_choice(self, slot: str, value, dispatcher, tracker) -> Dict[Text, Any]:
+        if value in ANSWERS[slot]:
+            return {slot: value}
+        dispatcher.utter_message(text=say("not_understood", language_of(tracker)))
+        return {slot: None}
+
+    def validate_risk_contact(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._validate_choice("risk_contact", value, dispatcher, tracker)
+
+    def validate_risk_protection(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._validate_choice("risk_protection", value, dispatcher, tracker)
+
+    def validate_risk_symptoms(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._validate_choice("risk_symptoms", value, dispatcher, tracker)
+
+    def validate_risk_pregnancy(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._validate_choice("risk_pregnancy", value, dispatcher, tracker)
+
+
+class AskingOneQuestion:
+    """Mixin for the ask actions: the question and its buttons from content/risk_check.yml.
+    (Not an Action itself, so rasa-sdk does not register it.)"""
+
+    question = ""
+
+    def name(self) -> Text:
+        return f"action_ask_risk_{self.question}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List[EventType]:
+        language = language_of(tracker)
+        dispatcher.utter_message(text=say(f"ask_{self.question}", language),
+                                 buttons=buttons_in(load(TEXTS)[f"{self.question}_buttons"], language))
+        return []
+
+
+class ActionAskRiskWhen(AskingOneQuestion, Action):
+    question = "when"
+
+
+class ActionAskRiskContact(AskingOneQuestion, Action):
+    question = "contact"
+
+
+class ActionAskRiskProtection(AskingOneQuestion, Action):
+    question = "protection"
+
+
+class ActionAskRiskSymptoms(AskingOneQuestion, Action):
+    question = "symptoms"
+
+
+class ActionAskRiskPregnancy(AskingOneQuestion, Action):
+    question = "pregnancy"
+
+
+def situation_of(tracker: Tracker) -> Situation:
+    return Situation(when=ContactTime.decode(tracker.get_slot("risk_when")),
+                     contact=tracker.get_slot("risk_contact") or "unknown",
+                     protection=tracker.get_slot("risk_protection") or "unknown",
+                     symptoms=tracker.get_slot("risk_symptoms") or "unknown",
+                     pregnancy=tracker.get_slot("risk_pregnancy") or "unknown")
+
+
+def _pep_line(pep: Deadline, language: str) -> str:
+    limit = f"{pep.limit_hours:g}"
+    if pep.hours_left is None:
+        return say("pep_time_unknown", language, limit=limit)
+    if pep.maybe_left:
+        return say("pep_maybe", language, limit=limit)
+    if pep.hours_left >= 1:
+        return say("pep_hours_left", language, limit=limit, hours=int(pep.hours_left))
+    if pep.hours_left > 0:
+        return say("pep_under_an_hour", language, limit=limit)
+    return say("pep_too_late", language, limit=limit)
+
+
+def _pill_text(pill: Deadline, language: str) -> str:
+    values = dict(name=pill.name, limit=f"{pill.limit_hours:g}")
+    if pill.hours_left is None:
+        return say("pill_time_unknown", language, **values)
+    if pill.maybe_left:
+        return say("pill_maybe", language, **values)
+    return say("pill_hours_left", language, hours=max(int(pill.hours_left), 1), **values)
+
+
+def render(advice: Advice, situation: Situation, at: datetime, language: str) -> str:
+    """The answer: what to do now (with hours left), then the test dates, then where."""
+    content = load(TEXTS)
+    urgent, later = [], []
+    if advice.pep:
+        (urgent if advice.pep.open else later).append(_pep_line(advice.pep, language))
+    if advice.pills:
+        open_pills = [_pill_text(pill, language) for pill in advice.pills if pill.open]
+        if open_pills:
+            joiner = " or " if language == "en" else " eller "
+            urgent.append(say("pills", language, pills=joiner.join(open_pills)))
+            if advice.copper_iud and advice.copper_iud.open:
+                urgent.append(say("copper_iud", language, days=int(advice.copper_iud.limit_hours // 24)))
+        else:
+            later.append(say("contraception_too_late", language))
+    if advice.see_doctor_now:
+        urgent.append(say("symptoms_now", language))
+    elif situation.symptoms == "unknown":
+        urgent.append(say("symptoms_unsure", language))
+    paragraphs = []
+    if urgent:
+        paragraphs.append(say("now_heading", language) + "\n" + "\n".join(f"– {line}" for line in urgent))
+    paragraphs += later
+    if advice.low_risk:
+        paragraphs.append(say("low_risk", language))
+    if advice.tests:
+        lines = [say("condom_held", language) if advice.condom_held else say("tests_heading", language)]
+        for test in advice.tests:
+            name = text_in(content["test_names"][test.test], language)
+            if test.ready is None:
+                lines.append(say("test_time_unknown", language, test=name, days=test.days))
+            elif test.ready_now:
+                lines.append(say("test_ready_now", language, test=name))
+            else:
+                lines.append(say("test_ready_on", language, test=name, date=format_date(test.ready, language, at.date())))
+        paragraphs.append("\n".join(lines))
+        paragraphs.append(say("test_early", language))
+        paragraphs.append(say("where", language))
+    return "\n\n".join(paragraphs)
+
+
+class ActionRiskAdvice(Action):
+    def name(self) -> Text:
+        return "action_risk_advice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List[EventType]:
+        language = language_of(tracker)
+        situation, at = situation_of(tracker), now()
+        advice = advise(situation, at, load(RULES))
+        dispatcher.utter_message(text=render(advice, situation, at, language))
+        dispatcher.utter_message(text=say("offer", language), buttons=buttons_in(load(TEXTS)["offer_buttons"], language))
+        return [SlotSet(slot, None) for slot in RISK_SLOTS]
+
+
+class ActionRiskCheckStopped(Action):
+    def name(self) -> Text:
+        return "action_risk_check_stopped"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List[EventType]:
+        dispatcher.utter_message(text=say("stopped", language_of(tracker)))
+        return [SlotSet(slot, None) for slot in RISK_SLOTS] + [SlotSet("requested_slot", None)]

@@ -1,0 +1,42 @@
+"""Masks identifying numbers and addresses in a user's message before it reaches Rasa (and so the
+tracker store and any log): Norwegian national ID numbers (fødselsnummer and D-nummer, checked
+with their control digits), e-mail addresses and phone numbers. A phone number is let through
+only when the booking form has just asked for one.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Set
+
+import phonenumbers
+from stdnum.no import fodselsnummer
+
+ID_NUMBER = re.compile(r"(?<!\d)(\d{6})[ .-]?(\d{5})(?!\d)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+MASKS = {"id_number": "[fødselsnummer]", "email": "[e-post]", "phone": "[telefonnummer]"}
+
+
+@dataclass
+class Redacted:
+    text: str
+    found: Set[str] = field(default_factory=set)  # which kinds were masked: id_number, email, phone
+
+
+def redact(text: str, phone_expected: bool = False) -> Redacted:
+    found: Set[str] = set()
+
+    def id_number(match: re.Match) -> str:
+        if fodselsnummer.is_valid(match.group(1) + match.group(2)):
+            found.add("id_number")
+            return MASKS["id_number"]
+        return match.group(0)
+
+    text = ID_NUMBER.sub(id_number, text)
+    text, emails = EMAIL.subn(MASKS["email"], text)
+    if emails:
+        found.add("email")
+    if not phone_expected:
+        # From the end, so earlier positions stay valid while replacing.
+        for match in reversed(list(phonenumbers.PhoneNumberMatcher(text, "NO", leniency=phonenumbers.Leniency.VALID))):
+            text = text[:match.start] + MASKS["phone"] + text[match.end:]
+            found.add("phone")
+    return Redacted(text, found)
