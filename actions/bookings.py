@@ -5,6 +5,7 @@
     python -m actions.bookings cancel|done|no-show REF
     python -m actions.bookings block "2027-01-04 09:45"
     python -m actions.bookings erase-phones [--dry-run]
+    python -m actions.bookings audit [--limit 100]   # the counsellors' page's audit log, newest first
     python -m actions.bookings migrate
 
 DATABASE_URL selects the database (default: SQLite in var/bookings.db).
@@ -13,6 +14,7 @@ import argparse
 import sys
 from datetime import datetime, timedelta, timezone
 
+from actions.audit_log import AuditLog
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
 from actions.content import load
@@ -43,6 +45,7 @@ def main(argv=None) -> int:
     erase = commands.add_parser("erase-phones")
     erase.add_argument("--dry-run", action="store_true")
     commands.add_parser("migrate")
+    commands.add_parser("audit").add_argument("--limit", type=int, default=100)
     args = parser.parse_args(argv)
 
     plan = schedule()
@@ -73,6 +76,9 @@ def main(argv=None) -> int:
         elif args.command == "erase-phones":
             count = store.erase_expired_phones(now, plan.phone_retention_days, dry_run=args.dry_run)
             print(f"{'would erase' if args.dry_run else 'erased'} {count} phone number(s)")
+        elif args.command == "audit":
+            for entry in AuditLog(store.engine).entries(args.limit):
+                print(f"{local(entry.at, plan)}  {entry.actor}  {entry.event}  {entry.reference or ''}  {entry.address or ''}".rstrip())
         elif args.command == "migrate":
             print("schema is up to date")
     except NotFound as error:

@@ -4,6 +4,8 @@ Only called from a chat's own queue after Rasa has answered, so Rasa is not writ
 conversation at that moment (it saves only events it has not stored yet, so deleting in the
 middle of a turn could bring them back).
 """
+from typing import Tuple
+
 import sqlalchemy as sa
 
 
@@ -21,6 +23,26 @@ class ConversationStore:
             if not sa.inspect(connection).has_table("events"):
                 return 0  # Rasa has not stored anything yet
             result = connection.execute(sa.text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender_id})
+        return result.rowcount
+
+    IDLE = "SELECT sender_id FROM events GROUP BY sender_id HAVING max(timestamp) < :cutoff"
+
+    def idle_conversations(self, cutoff: float) -> Tuple[int, int]:
+        """(conversations, events) with no event since `cutoff` (a Unix time)."""
+        with self.engine.connect() as connection:
+            if not sa.inspect(connection).has_table("events"):
+                return 0, 0
+            row = connection.execute(sa.text(f"SELECT count(DISTINCT sender_id), count(*) FROM events "
+                                             f"WHERE sender_id IN ({self.IDLE})"), {"cutoff": cutoff}).one()
+        return row[0], row[1]
+
+    def delete_idle(self, cutoff: float) -> int:
+        """Deletes every conversation with no event since `cutoff`; returns how many events went."""
+        with self.engine.begin() as connection:
+            if not sa.inspect(connection).has_table("events"):
+                return 0
+            result = connection.execute(sa.text(f"DELETE FROM events WHERE sender_id IN ({self.IDLE})"),
+                                        {"cutoff": cutoff})
         return result.rowcount
 
     def count(self, sender_id: str) -> int:

@@ -1,8 +1,9 @@
 """The counsellors' page: today's and this week's bookings, behind a login. Plain HTML, no JavaScript.
 
 Every form carries a CSRF token bound to the session; the session cookie is HttpOnly and
-SameSite=Strict (and Secure unless COOKIE_SECURE=0 for local http). Five failed logins from one
-address lock it out for 15 minutes.
+SameSite=Strict (and Secure unless COOKIE_SECURE=0 for local http) and expires after
+COUNSELLOR_SESSION_SECONDS (8 hours). Five failed logins from one address lock it out for 15
+minutes. Logins, failed logins, and every booking shown or changed go to the audit log.
 """
 import html
 import secrets
@@ -12,6 +13,7 @@ from typing import Dict, Optional
 
 from aiohttp import web
 
+from actions.audit_log import AuditLog
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
 from actions.content import load
@@ -34,8 +36,11 @@ STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0
 
 
 class CounsellorPage:
-    def __init__(self, store: BookingStore, user: str, password_hash: str, secure_cookie: bool = True) -> None:
+    def __init__(self, store: BookingStore, user: str, password_hash: str, secure_cookie: bool = True,
+                 session_seconds: float = SESSION_SECONDS) -> None:
         self.store, self.user, self.password_hash = store, user, password_hash
+        self.audit = AuditLog(store.engine)
+        self.session_seconds = session_seconds
         self.secure_cookie = secure_cookie
         self.sessions: Dict[str, dict] = {}
         self.failures: Dict[str, list] = {}
@@ -82,22 +87,28 @@ class CounsellorPage:
 
     async def login(self, request: web.Request) -> web.Response:
         address = request.remote or "?"
-        if self._locked(address):
-            return await self.login_form(request, "For mange forsøk. Vent 15 minutter.", 429)
         form = await request.post()
-        user_ok = secrets.compare_digest(str(form.get("user", "")), self.user)
+        entered = str(form.get("user", ""))
+        if self._locked(address):
+            self.audit.record(entered, "login_locked", address=address)
+            return await self.login_form(request, "For mange forsøk. Vent 15 minutter.", 429)
+        user_ok = secrets.compare_digest(entered, self.user)
         if not (self.password_hash and verify_password(str(form.get("password", "")), self.password_hash) and user_ok):
             self.failures.setdefault(address, []).append(time.time())
+            self.audit.record(entered, "login_failed", address=address)
             return await self.login_form(request, "Feil brukernavn eller passord.", 401)
+        self.audit.record(self.user, "login", address=address)
         token = secrets.token_urlsafe(32)
-        self.sessions[token] = {"csrf": secrets.token_urlsafe(32), "expires": time.time() + SESSION_SECONDS}
+        self.sessions[token] = {"csrf": secrets.token_urlsafe(32), "expires": time.time() + self.session_seconds,
+                                "user": self.user}
         response = web.HTTPSeeOther("/radgiver/")
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure_cookie,
-                            max_age=SESSION_SECONDS, path="/radgiver/")
+                            max_age=int(self.session_seconds), path="/radgiver/")
         raise response
 
     async def logout(self, request: web.Request) -> web.Response:
-        self._require(request, dict(await request.post()))
+        session = self._require(request, dict(await request.post()))
+        self.audit.record(session["user"], "logout")
         self.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
         raise web.HTTPSeeOther("/radgiver/login")
 
@@ -107,7 +118,9 @@ class CounsellorPage:
         now = datetime.now(timezone.utc).astimezone(plan.timezone)
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         rows = []
-        for booking in self.store.bookings_between(today, today + timedelta(days=7), statuses=("booked", "blocked")):
+        shown = self.store.bookings_between(today, today + timedelta(days=7), statuses=("booked", "blocked"))
+        self.audit.record(session["user"], "viewed", [booking.reference for booking in shown])
+        for booking in shown:
             local = booking.slot_start.astimezone(plan.timezone)
             phone = booking.phone if booking.channel == "phone" and booking.phone else ""
             actions = "".join(
@@ -133,19 +146,20 @@ class CounsellorPage:
 
     async def change_booking(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
-        self._require(request, form)
+        session = self._require(request, form)
         status = STATUSES.get(str(form.get("action")))
         if status is None:
             raise web.HTTPBadRequest(text="Ukjent handling")
         try:
-            self.store.set_status(str(form.get("reference", "")), status)
+            booking = self.store.set_status(str(form.get("reference", "")), status)
+            self.audit.record(session["user"], f"set_{status}", [booking.reference])
         except NotFound:
             raise web.HTTPSeeOther("/radgiver/?melding=Fant+ikke+bestillingen")
         raise web.HTTPSeeOther("/radgiver/?melding=Lagret")
 
     async def block(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
-        self._require(request, form)
+        session = self._require(request, form)
         plan = Schedule.from_config(load("booking.yml"))
         try:
             start = datetime.strptime(str(form.get("start", "")).strip(), "%Y-%m-%d %H:%M").replace(tzinfo=plan.timezone)
@@ -155,6 +169,7 @@ class CounsellorPage:
             raise web.HTTPSeeOther("/radgiver/?melding=Ikke+en+ledig+timestart")
         try:
             self.store.block(start, plan.counsellors_per_slot)
+            self.audit.record(session["user"], "blocked_slot")
         except SlotTaken:
             raise web.HTTPSeeOther("/radgiver/?melding=Tiden+er+allerede+tatt")
         raise web.HTTPSeeOther("/radgiver/?melding=Sperret")

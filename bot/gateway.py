@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bot.gateway     # listens on GATEWAY_HOST:GATEWAY_PORT (127.0.0.1:8000)
 """
+import asyncio
 import logging
 import os
 
@@ -15,9 +16,11 @@ from bot.forgetting import Forgetting
 from bot.pseudonyms import Pseudonyms, load_secret
 from bot.rasa_client import RasaClient
 from bot.relay import Relay
+from bot.retention import apply_retention
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger("bot.gateway")
+RETENTION_EVERY_SECONDS = 3600
 
 
 async def health(request: web.Request) -> web.Response:
@@ -38,18 +41,45 @@ def _add_rasa_client(app: web.Application, settings: Settings) -> Relay:
     return Relay(rasa, settings.rasa_slow_seconds, settings.rasa_retry_seconds, settings.rasa_retry_max_delay)
 
 
+def _schedule_retention(app: web.Application, settings: Settings, conversations: ConversationStore,
+                        bookings: BookingStore) -> None:
+    """Runs the retention job (bot/retention.py) at start and then every hour."""
+    async def every_hour():
+        while True:
+            try:
+                report = await asyncio.get_running_loop().run_in_executor(
+                    None, apply_retention, conversations, bookings, settings.conversation_retention_days)
+                if report.conversations or report.phones:
+                    log.info("Retention: deleted %s", report)
+            except Exception:  # a database hiccup must not stop the gateway; the next hour retries
+                log.exception("Retention job failed")
+            await asyncio.sleep(RETENTION_EVERY_SECONDS)
+
+    async def start(_app):
+        _app["retention"] = asyncio.create_task(every_hour())
+
+    async def stop(_app):
+        _app["retention"].cancel()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+
+
 def create_app(settings: Settings) -> web.Application:
     store = BookingStore()
     store.migrate()
     page = CounsellorPage(store, user=os.environ.get("COUNSELLOR_USER", "radgiver"),
                           password_hash=os.environ.get("COUNSELLOR_PASSWORD_HASH", ""),
-                          secure_cookie=os.environ.get("COOKIE_SECURE", "1") != "0")
+                          secure_cookie=os.environ.get("COOKIE_SECURE", "1") != "0",
+                          session_seconds=float(os.environ.get("COUNSELLOR_SESSION_SECONDS", 8 * 3600)))
     app = web.Application(client_max_size=64 * 1024)
     app.add_routes([web.get("/health", health)] + page.routes())
     relay = _add_rasa_client(app, settings)
     secret = load_secret(settings)
     pseudonyms = Pseudonyms(secret)
-    forgetting = Forgetting(ConversationStore(tracker_store_url(settings.tracker_db)), store)
+    conversations = ConversationStore(tracker_store_url(settings.tracker_db))
+    forgetting = Forgetting(conversations, store)
+    _schedule_retention(app, settings, conversations, store)
     WebChannel(settings, relay, pseudonyms, forgetting).attach(app)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel, webhook_secret  # only when configured

@@ -39,6 +39,8 @@ class Settings:
     flood_messages: int = 8
     flood_window_seconds: float = 10
     sender_id_secret: str = ""
+    conversation_retention_days: float = 30  # idle conversations are deleted after this
+    public_url: str = ""  # where users reach the gateway (links to the privacy page); default gateway_url
     # The web widget: origins allowed to use the chat (empty: the gateway's own), the longest
     # message, requests per address per minute, and who may frame the gateway's pages.
     web_allowed_origins: tuple = ()
@@ -53,6 +55,10 @@ class Settings:
     @property
     def gateway_url(self) -> str:
         return f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url or self.gateway_url
 
     @property
     def action_server_url(self) -> str:
@@ -84,6 +90,8 @@ def load_settings() -> Settings:
         flood_messages=int(_env("FLOOD_MESSAGES", "8")),
         flood_window_seconds=float(_env("FLOOD_WINDOW_SECONDS", "10")),
         sender_id_secret=_env("SENDER_ID_SECRET", ""),
+        conversation_retention_days=float(_env("CONVERSATION_RETENTION_DAYS", "30")),
+        public_url=_env("PUBLIC_URL", "").rstrip("/"),
         web_allowed_origins=tuple(o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         web_max_chars=int(_env("WEB_MAX_CHARS", "2000")),
         web_address_messages=int(_env("WEB_ADDRESS_MESSAGES", "60")),

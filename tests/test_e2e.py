@@ -221,6 +221,11 @@ def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
     assert "Sperret" in blocked.text
     assert free not in store.free_slots(plan, now_local(plan), 4)
 
+    from actions.audit_log import AuditLog
+    audit = [(e.actor, e.event, e.reference, e.address) for e in AuditLog(store.engine).entries(200)]
+    assert ("radgiver", "login_failed", None, "127.0.0.1") in audit and ("radgiver", "login", None, "127.0.0.1") in audit
+    assert ("radgiver", "viewed", reference, None) in audit and ("radgiver", "set_done", reference, None) in audit
+
     stranger = requests.Session()
     for _ in range(5):
         stranger.post(f"{page}login", data={"user": "radgiver", "password": "gjett"}, timeout=10)

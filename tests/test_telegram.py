@@ -98,6 +98,7 @@ def test_start_says_it_is_a_bot_with_the_privacy_notice_and_how_to_delete(fake):
     assert "chatbot" in welcome["text"] and SERVICE["service_name"] in welcome["text"]
     assert "Personvern" in welcome["text"] and "/slett" in welcome["text"]
     assert "<b>Personvern:</b>" in welcome["html"]
+    assert '/personvern">Les mer om personvern</a>' in welcome["html"]
 
 
 def test_faq_answer_arrives_as_one_html_message_after_a_typing_indicator(fake):

@@ -398,3 +398,13 @@ def test_the_phone_number_the_booking_asks_for_is_kept(stack):
     assert "nummer" in " ".join(m["text"] for m in asked)
     summary = " ".join(m["text"] for m in api(stack, {"session": session, "text": "912 34 567"}).json()["messages"])
     assert "+47 91 23 45 67" in summary and "fjernet" not in summary
+
+
+def test_the_privacy_page_is_linked_from_the_greeting_and_says_how_long_and_how_to_delete(page, stack):
+    open_chat(page, stack.settings.gateway_url)
+    link = page.get_by_role("link", name="Les mer om personvern")
+    expect(link).to_have_attribute("href", f"{stack.settings.gateway_url}/personvern")
+    response = requests.get(f"{stack.settings.gateway_url}/personvern", timeout=10)
+    assert response.status_code == 200 and "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "30 dager etter siste melding" in response.text and "slett samtalen" in response.text
+    assert "{" not in response.text

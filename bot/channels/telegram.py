@@ -285,7 +285,8 @@ class TelegramChannel:
 
     async def _say(self, chat_id: int, name: str, language: str, with_buttons: str = "") -> None:
         """Sends one of the channel's own texts (content/telegram.yml, else content/gateway.yml)."""
-        said = text(TEXTS, name, language) if name in load(TEXTS) else gateway_text(name, language)
+        privacy_url = f"{self.settings.public_base}/personvern"
+        said = text(TEXTS, name, language, privacy_url=privacy_url) if name in load(TEXTS) else gateway_text(name, language)
         keyboard = buttons(TEXTS, with_buttons, language) if with_buttons else []
         await self._send(chat_id, [OutgoingMessage(to_html(said), keyboard)])
 

@@ -24,7 +24,7 @@ from typing import Awaitable, Callable, Deque, Dict, List, Optional, Set
 
 from aiohttp import WSMsgType, web
 
-from actions.content import load, service_details
+from actions.content import CONTENT_DIR, load, service_details
 from bot.channels.web_history import messages_from_events
 from bot.chat_queues import ChatQueues
 from bot.flood_guard import FloodGuard, Verdict
@@ -77,6 +77,7 @@ class WebChannel:
             web.get("/widget.js", self.asset),
             web.get("/widget.css", self.asset),
             web.get("/demo.css", self.asset),
+            web.get("/personvern", self.privacy_page),
             web.get("/ws", self.websocket),
             web.post("/api/v1/messages", self.post_message),
             web.get("/api/v1/messages", self.get_history),
@@ -100,6 +101,15 @@ class WebChannel:
     async def demo_page(self, request: web.Request) -> web.Response:
         page = (ASSETS / "demo.html").read_text(encoding="utf-8")
         for key, value in service_details().items():
+            page = page.replace("{" + key + "}", html.escape(value))
+        return web.Response(text=page, content_type="text/html", headers=self.page_headers())
+
+    async def privacy_page(self, request: web.Request) -> web.Response:
+        """The privacy page (content/personvern.html), with the service's details and retention filled in."""
+        values = {**service_details(), "retention_days": f"{self.settings.conversation_retention_days:g}",
+                  "phone_days": str(load("booking.yml")["phone_retention_days"])}
+        page = (CONTENT_DIR / "personvern.html").read_text(encoding="utf-8")
+        for key, value in values.items():
             page = page.replace("{" + key + "}", html.escape(value))
         return web.Response(text=page, content_type="text/html", headers=self.page_headers())
 
@@ -217,7 +227,8 @@ class WebChannel:
                                                "ts": time.time(), "notice": True}}
 
     def welcome(self, language: str) -> dict:
-        return {"id": "welcome", "from": "bot", "text": text(TEXTS, "welcome", language), "buttons": [], "ts": None}
+        welcome = text(TEXTS, "welcome", language, privacy_url=f"{self.settings.public_base}/personvern")
+        return {"id": "welcome", "from": "bot", "text": welcome, "buttons": [], "ts": None}
 
     async def history(self, sender: str, language: str) -> List[dict]:
         try:

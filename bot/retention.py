@@ -1,0 +1,59 @@
+"""Deletes what is kept longer than needed: conversations idle for CONVERSATION_RETENTION_DAYS
+(default 30) and booking phone numbers some days after the appointment (content/booking.yml).
+Idempotent; the gateway runs it every hour, and it can be run by hand:
+
+    .venv/bin/python -m bot.retention --dry-run    # prints what it would delete
+    .venv/bin/python -m bot.retention              # deletes it
+"""
+import argparse
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from actions.booking_store import BookingStore
+from actions.content import load
+from bot.conversation_store import ConversationStore, tracker_store_url
+from bot.settings import load_settings
+
+log = logging.getLogger(__name__)
+DAY = 24 * 3600
+
+
+@dataclass
+class RetentionReport:
+    conversations: int
+    events: int
+    phones: int
+
+    def __str__(self) -> str:
+        return f"{self.conversations} conversations ({self.events} events), {self.phones} phone numbers"
+
+
+def apply_retention(conversations: ConversationStore, bookings: BookingStore, retention_days: float,
+                    now: float = None, dry_run: bool = False) -> RetentionReport:
+    now = time.time() if now is None else now
+    cutoff = now - retention_days * DAY
+    idle, events = conversations.idle_conversations(cutoff)
+    if not dry_run and idle:
+        events = conversations.delete_idle(cutoff)
+    phone_days = load("booking.yml")["phone_retention_days"]
+    phones = bookings.erase_expired_phones(datetime.fromtimestamp(now, timezone.utc), phone_days, dry_run=dry_run)
+    return RetentionReport(idle, events, phones)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dry-run", action="store_true", help="only print what would be deleted")
+    args = parser.parse_args()
+    settings = load_settings()
+    bookings = BookingStore()
+    bookings.migrate()
+    report = apply_retention(ConversationStore(tracker_store_url(settings.tracker_db)), bookings,
+                             settings.conversation_retention_days, dry_run=args.dry_run)
+    print(("Would delete: " if args.dry_run else "Deleted: ") + str(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
