@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import deque
 from pathlib import Path
-from typing import Awaitable, Callable, Deque, Dict, List, Optional, Set
+from typing import Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from aiohttp import WSMsgType, web
 
@@ -72,6 +72,7 @@ class WebChannel:
         self.recent_ids: Dict[str, Deque[str]] = {}
 
     def attach(self, app: web.Application) -> None:
+        app.middlewares.append(self.origin_guard)
         app.add_routes([
             web.get("/", self.demo_page),
             web.get("/widget.js", self.asset),
@@ -136,9 +137,14 @@ class WebChannel:
                     "Access-Control-Max-Age": "600"}
         return {"Vary": "Origin"}
 
+    @web.middleware
+    async def origin_guard(self, request: web.Request, handler):
+        """Pages of other sites may not use the chat's socket or API."""
+        if (request.path == "/ws" or request.path.startswith("/api/")) and not self.origin_allowed(request):
+            return web.Response(status=403, text="origin not allowed")
+        return await handler(request)
+
     async def preflight(self, request: web.Request) -> web.Response:
-        if not self.origin_allowed(request):
-            return web.Response(status=403)
         return web.Response(status=204, headers=self.cors_headers(request))
 
     def json_response(self, request: web.Request, body: dict, status: int = 200) -> web.Response:
@@ -270,8 +276,6 @@ class WebChannel:
                 del self.sockets[sender]
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
-        if not self.origin_allowed(request):
-            return web.Response(status=403, text="origin not allowed")
         socket = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
         await socket.prepare(request)
         sender, language = None, "nb"
@@ -362,22 +366,20 @@ class WebChannel:
 
     # --- plain HTTP ------------------------------------------------------------------------------------
 
-    async def _json_body(self, request: web.Request) -> dict:
+    async def _read_body(self, request: web.Request) -> Tuple[dict, str, str]:
+        """(body, language, sender) of a JSON request about a session; Refused when it is not one."""
         try:
             body = json.loads(await request.text())
         except (ValueError, UnicodeDecodeError):
             raise Refused("bad_json", "send a JSON object")
         if not isinstance(body, dict):
             raise Refused("bad_json", "send a JSON object")
-        return body
+        language = language_of(body.get("language"))
+        return body, language, self.sender_of(body.get("session"), language)
 
     async def post_message(self, request: web.Request) -> web.Response:
-        if not self.origin_allowed(request):
-            return web.Response(status=403)
         try:
-            body = await self._json_body(request)
-            language = language_of(body.get("language"))
-            sender = self.sender_of(body.get("session"), language)
+            body, language, sender = await self._read_body(request)
             to_rasa = self.checked_text(body.get("text"), language)
         except Refused as refused:
             return self.refusal(request, refused)
@@ -397,8 +399,6 @@ class WebChannel:
         return self.json_response(request, {"messages": seen})
 
     async def get_history(self, request: web.Request) -> web.Response:
-        if not self.origin_allowed(request):
-            return web.Response(status=403)
         language = language_of(request.query.get("language"))
         try:
             sender = self.sender_of(request.query.get("session"), language)
@@ -408,12 +408,8 @@ class WebChannel:
 
     async def delete_session(self, request: web.Request) -> web.Response:
         """Also the target of the widget's beacon on a quick exit (a text/plain body, no preflight)."""
-        if not self.origin_allowed(request):
-            return web.Response(status=403)
         try:
-            body = await self._json_body(request)
-            language = language_of(body.get("language"))
-            sender = self.sender_of(body.get("session"), language)
+            _, language, sender = await self._read_body(request)
         except Refused as refused:
             return self.refusal(request, refused)
         said: List[str] = []
