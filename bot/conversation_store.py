@@ -9,8 +9,9 @@ from typing import Tuple
 import sqlalchemy as sa
 
 
-def tracker_store_url(tracker_db) -> str:
-    return f"sqlite:///{tracker_db}"
+def tracker_store_url(settings) -> str:
+    """The SQLAlchemy URL of Rasa's tracker store (bot/endpoints.py writes the same to Rasa)."""
+    return settings.tracker_store_url or f"sqlite:///{settings.tracker_db}"
 
 
 class ConversationStore:

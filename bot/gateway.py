@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     relay = _add_rasa_client(app, settings)
     secret = load_secret(settings)
     pseudonyms = Pseudonyms(secret)
-    conversations = ConversationStore(tracker_store_url(settings.tracker_db))
+    conversations = ConversationStore(tracker_store_url(settings))
     forgetting = Forgetting(conversations, store)
     _schedule_retention(app, settings, conversations, store)
     WebChannel(settings, relay, pseudonyms, forgetting).attach(app)

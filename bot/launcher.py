@@ -13,6 +13,7 @@ import time
 
 from bot.processes import (ensure_running, process_env, rasa_run_command, start_action_server,
                            start_gateway, start_rasa, stop, wait_until_ready)
+from bot.endpoints import write_endpoints
 from bot.settings import PROJECT_ROOT, load_settings
 
 
@@ -42,7 +43,7 @@ def main() -> int:
         if args.shell:
             wait_until_ready(settings, processes, timeout=60, need_rasa=False)
             shell = [rasa_run_command(settings)[0], "shell", "--model", str(settings.model_path),
-                     "--endpoints", "endpoints.yml"]
+                     "--endpoints", str(write_endpoints(settings))]
             return subprocess.call(shell, cwd=PROJECT_ROOT, env=process_env(settings))
 
         processes += [start_rasa(settings), start_gateway(settings)]

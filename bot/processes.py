@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bot.endpoints import write_endpoints
 from bot.settings import PROJECT_ROOT, Settings
 
 BIN = Path(sys.executable).parent
@@ -27,6 +28,8 @@ def process_env(settings: Settings) -> Dict[str, str]:
         RASA_PORT=str(settings.rasa_port),
         RASA_AUTH_TOKEN=settings.rasa_auth_token,
         TRACKER_DB=str(settings.tracker_db),
+        TRACKER_STORE_URL=settings.tracker_store_url,
+        LOCK_STORE_URL=settings.lock_store_url,
         VAR_DIR=str(settings.var_dir),
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         RASA_TELEMETRY_ENABLED="false",  # nothing about the service leaves the machine
@@ -71,7 +74,7 @@ def wait_for_gateway(settings: Settings, process: subprocess.Popen, timeout: flo
 
 def rasa_run_command(settings: Settings) -> List[str]:
     command = [str(BIN / "rasa"), "run", "--model", str(settings.model_path),
-               "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+               "--endpoints", str(write_endpoints(settings)), "--credentials", "credentials.yml",
                "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--enable-api"]
     if settings.rasa_auth_token:
         command += ["--auth-token", settings.rasa_auth_token]

@@ -49,7 +49,7 @@ def main() -> int:
     settings = load_settings()
     bookings = BookingStore()
     bookings.migrate()
-    report = apply_retention(ConversationStore(tracker_store_url(settings.tracker_db)), bookings,
+    report = apply_retention(ConversationStore(tracker_store_url(settings)), bookings,
                              settings.conversation_retention_days, dry_run=args.dry_run)
     print(("Would delete: " if args.dry_run else "Deleted: ") + str(report))
     return 0

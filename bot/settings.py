@@ -40,6 +40,8 @@ class Settings:
     flood_window_seconds: float = 10
     sender_id_secret: str = ""
     conversation_retention_days: float = 30  # idle conversations are deleted after this
+    tracker_store_url: str = ""  # PostgreSQL for Rasa's tracker store; empty: SQLite in tracker_db
+    lock_store_url: str = ""     # Redis for Rasa's lock store; empty: in memory (one Rasa process)
     public_url: str = ""  # where users reach the gateway (links to the privacy page); default gateway_url
     # The web widget: origins allowed to use the chat (empty: the gateway's own), the longest
     # message, requests per address per minute, and who may frame the gateway's pages.
@@ -92,6 +94,8 @@ def load_settings() -> Settings:
         sender_id_secret=_env("SENDER_ID_SECRET", ""),
         conversation_retention_days=float(_env("CONVERSATION_RETENTION_DAYS", "30")),
         public_url=_env("PUBLIC_URL", "").rstrip("/"),
+        tracker_store_url=_env("TRACKER_STORE_URL", ""),
+        lock_store_url=_env("LOCK_STORE_URL", ""),
         web_allowed_origins=tuple(o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         web_max_chars=int(_env("WEB_MAX_CHARS", "2000")),
         web_address_messages=int(_env("WEB_ADDRESS_MESSAGES", "60")),

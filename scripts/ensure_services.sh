@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure what the tests use is there: PostgreSQL on 127.0.0.1:5432 (storage tests
-# run against it as well as SQLite). This machine kind starts it before the session; start it
-# again if it has stopped.
+# Makes sure what the tests use is there: PostgreSQL on 127.0.0.1:5432 (storage tests run
+# against it as well as SQLite), Redis on 127.0.0.1:6379 (scale-out tests) and Chromium (browser
+# tests). This machine kind starts PostgreSQL and Redis before the session; they are started
+# again if they have stopped.
 set -euo pipefail
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   echo "Starting PostgreSQL ..."
@@ -9,6 +10,15 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432
+
+# Redis on 127.0.0.1:6379 for the scale-out tests (Rasa's Redis lock store).
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "Starting Redis ..."
+  command -v redis-server >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"; $SUDO apt-get install -y -q redis-server >/dev/null; }
+  redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" >/dev/null
+  for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+redis-cli -h 127.0.0.1 -p 6379 ping
 
 # The widget's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 if ! command -v chromium >/dev/null 2>&1; then
