@@ -18,6 +18,7 @@ from bot.rasa_client import RasaClient
 from bot.relay import Relay
 from bot.retention import apply_retention
 from bot.settings import Settings, load_settings
+from bot.shared_state import connect
 
 log = logging.getLogger("bot.gateway")
 RETENTION_EVERY_SECONDS = 3600
@@ -80,10 +81,15 @@ def create_app(settings: Settings) -> web.Application:
     conversations = ConversationStore(tracker_store_url(settings))
     forgetting = Forgetting(conversations, store)
     _schedule_retention(app, settings, conversations, store)
-    WebChannel(settings, relay, pseudonyms, forgetting).attach(app)
+    redis = connect(settings.gateway_redis_url)
+    if redis is not None:
+        async def close_redis(_app):
+            await redis.close()
+        app.on_cleanup.append(close_redis)
+    WebChannel(settings, relay, pseudonyms, forgetting, redis).attach(app)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel, webhook_secret  # only when configured
-        TelegramChannel(settings, relay, pseudonyms, forgetting, webhook_secret(settings, secret)).attach(app)
+        TelegramChannel(settings, relay, pseudonyms, forgetting, webhook_secret(settings, secret), redis).attach(app)
         log.info("Telegram channel on (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
     else:
         log.info("Telegram channel off (no TELEGRAM_TOKEN)")

@@ -42,6 +42,7 @@ class Settings:
     conversation_retention_days: float = 30  # idle conversations are deleted after this
     tracker_store_url: str = ""  # PostgreSQL for Rasa's tracker store; empty: SQLite in tracker_db
     lock_store_url: str = ""     # Redis for Rasa's lock store; empty: in memory (one Rasa process)
+    gateway_redis_url: str = ""  # Redis shared by gateway replicas; empty: state in the process
     public_url: str = ""  # where users reach the gateway (links to the privacy page); default gateway_url
     # The web widget: origins allowed to use the chat (empty: the gateway's own), the longest
     # message, requests per address per minute, and who may frame the gateway's pages.
@@ -96,6 +97,7 @@ def load_settings() -> Settings:
         public_url=_env("PUBLIC_URL", "").rstrip("/"),
         tracker_store_url=_env("TRACKER_STORE_URL", ""),
         lock_store_url=_env("LOCK_STORE_URL", ""),
+        gateway_redis_url=_env("GATEWAY_REDIS_URL", ""),
         web_allowed_origins=tuple(o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         web_max_chars=int(_env("WEB_MAX_CHARS", "2000")),
         web_address_messages=int(_env("WEB_ADDRESS_MESSAGES", "60")),

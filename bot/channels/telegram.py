@@ -22,11 +22,12 @@ from actions.content import load
 from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, OutgoingMessage,
                                           messages_from_replies, to_html)
 from bot.chat_queues import ChatQueues
-from bot.flood_guard import FloodGuard, Verdict
+from bot.flood_guard import Verdict
 from bot.forgetting import Forgetting, asks_to_forget
 from bot.pseudonyms import Pseudonyms
 from bot.relay import Relay
 from bot.settings import Settings
+from bot.shared_state import SharedFloodGuard
 from bot.texts import buttons, gateway_text, text
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def webhook_secret(settings: Settings, sender_secret: bytes) -> str:
 
 class TelegramChannel:
     def __init__(self, settings: Settings, relay: Relay, pseudonyms: Pseudonyms, forgetting: Forgetting,
-                 secret: str) -> None:
+                 secret: str, redis=None) -> None:
         self.settings, self.relay, self.pseudonyms, self.forgetting = settings, relay, pseudonyms, forgetting
         self.webhook_mode = bool(settings.telegram_webhook_url)
         self.secret = secret
@@ -64,7 +65,7 @@ class TelegramChannel:
         self.app.add_handler(TypeHandler(Update, self.on_update))
         self.app.add_error_handler(self.on_error)
         self.queues = ChatQueues()
-        self.flood = FloodGuard(settings.flood_messages, settings.flood_window_seconds)
+        self.flood = SharedFloodGuard("telegram", settings.flood_messages, settings.flood_window_seconds, redis)
         self.keys = CallbackKeys()
         self.groups_told: Dict[int, float] = {}
         self._starter: Optional[asyncio.Task] = None
@@ -145,7 +146,7 @@ class TelegramChannel:
         if chat.type != ChatType.PRIVATE:
             await self._tell_group(chat.id, language)
             return
-        verdict = self.flood.check(chat.id)
+        verdict = await self.flood.check(chat.id)
         if verdict is Verdict.DROP:
             return
         if verdict is Verdict.WARN:
@@ -270,7 +271,7 @@ class TelegramChannel:
         """Deletes the conversation and the gateway's own traces of the chat, and says what was deleted."""
         confirmation = await self.forgetting.forget_and_confirm(sender, language)
         self.relay.forget(sender)
-        self.flood.forget(chat_id)
+        await self.flood.forget(chat_id)
         self.groups_told.pop(chat_id, None)
         in_app = text(TEXTS, "delete_in_app", language)
         await self._send(chat_id, [OutgoingMessage(to_html(f"{confirmation}\n\n{in_app}"))])

@@ -27,13 +27,14 @@ from aiohttp import WSMsgType, web
 from actions.content import CONTENT_DIR, load, service_details
 from bot.channels.web_history import messages_from_events
 from bot.chat_queues import ChatQueues
-from bot.flood_guard import FloodGuard, Verdict
+from bot.flood_guard import Verdict
 from bot.forgetting import Forgetting, asks_to_forget
 from bot.pseudonyms import Pseudonyms
 from bot.rasa_client import RasaUnavailable
 from bot.relay import Relay
 from bot.replies import pack
 from bot.settings import Settings
+from bot.shared_state import PushBus, SharedFloodGuard
 from bot.texts import gateway_text, text
 
 log = logging.getLogger(__name__)
@@ -61,18 +62,22 @@ def language_of(value: object) -> str:
 
 
 class WebChannel:
-    def __init__(self, settings: Settings, relay: Relay, pseudonyms: Pseudonyms, forgetting: Forgetting) -> None:
+    def __init__(self, settings: Settings, relay: Relay, pseudonyms: Pseudonyms, forgetting: Forgetting,
+                 redis=None) -> None:
         self.settings, self.relay, self.pseudonyms, self.forgetting = settings, relay, pseudonyms, forgetting
         own = {settings.gateway_url, f"http://localhost:{settings.gateway_port}"}
         self.allowed_origins = set(settings.web_allowed_origins) or own
         self.queues = ChatQueues()
-        self.session_flood = FloodGuard(settings.flood_messages, settings.flood_window_seconds)
-        self.address_flood = FloodGuard(settings.web_address_messages, ADDRESS_WINDOW_SECONDS)
+        self.session_flood = SharedFloodGuard("web-session", settings.flood_messages, settings.flood_window_seconds, redis)
+        self.address_flood = SharedFloodGuard("web-address", settings.web_address_messages, ADDRESS_WINDOW_SECONDS, redis)
+        self.bus = PushBus(redis, self._push_here)
         self.sockets: Dict[str, Set[web.WebSocketResponse]] = {}
         self.recent_ids: Dict[str, Deque[str]] = {}
 
     def attach(self, app: web.Application) -> None:
         app.middlewares.append(self.origin_guard)
+        app.on_startup.append(lambda _app: self.bus.start())
+        app.on_cleanup.append(lambda _app: self.bus.stop())
         app.add_routes([
             web.get("/", self.demo_page),
             web.get("/widget.js", self.asset),
@@ -170,9 +175,9 @@ class WebChannel:
             raise Refused("too_long", text(TEXTS, "too_long", language, limit=self.settings.web_max_chars), status=413)
         return value
 
-    def check_flood(self, sender: str, address: Optional[str], language: str) -> Optional[str]:
+    async def check_flood(self, sender: str, address: Optional[str], language: str) -> Optional[str]:
         """None to go on; else the flood text for a first refusal, or "" for a silent drop."""
-        verdicts = [self.session_flood.check(sender), self.address_flood.check(address or "unknown")]
+        verdicts = [await self.session_flood.check(sender), await self.address_flood.check(address or "unknown")]
         if Verdict.WARN in verdicts:
             return gateway_text("flood", language)
         if Verdict.DROP in verdicts:
@@ -216,7 +221,7 @@ class WebChannel:
         confirmation = await self.forgetting.forget_and_confirm(sender, language)
         self.relay.forget(sender)
         self.recent_ids.pop(sender, None)
-        self.session_flood.forget(sender)
+        await self.session_flood.forget(sender)
         await emit({"type": "deleted", "text": confirmation})
 
     async def restart(self, sender: str, language: str, emit: Emit) -> None:
@@ -260,8 +265,12 @@ class WebChannel:
     # --- WebSocket -----------------------------------------------------------------------------------
 
     async def push(self, sender: str, event: dict) -> None:
-        """Sends an event to every open socket of the session (there may be none: the history
-        brings it when the visitor comes back)."""
+        """Sends an event to the session's open sockets, on this gateway or another replica."""
+        await self.bus.publish(sender, event)
+
+    async def _push_here(self, sender: str, event: dict) -> None:
+        """Sends an event to every socket of the session open on this gateway (there may be none:
+        the history brings it when the visitor comes back)."""
         for socket in list(self.sockets.get(sender, ())):
             try:
                 await socket.send_json(event)
@@ -348,7 +357,7 @@ class WebChannel:
         except Refused as refused:
             await socket.send_json(self.notice(refused.text))
             return
-        flood = self.check_flood(sender, request.remote, language)
+        flood = await self.check_flood(sender, request.remote, language)
         if flood is not None:
             if flood:
                 await socket.send_json(self.notice(flood))
@@ -383,7 +392,7 @@ class WebChannel:
             to_rasa = self.checked_text(body.get("text"), language)
         except Refused as refused:
             return self.refusal(request, refused)
-        flood = self.check_flood(sender, request.remote, language)
+        flood = await self.check_flood(sender, request.remote, language)
         if flood is not None:
             return self.json_response(request, {"error": "rate_limited", "message": flood}, 429)
         seen: List[dict] = []
