@@ -75,6 +75,7 @@ def wait_for_gateway(settings: Settings, process: subprocess.Popen, timeout: flo
 def rasa_run_command(settings: Settings) -> List[str]:
     command = [str(BIN / "rasa"), "run", "--model", str(settings.model_path),
                "--endpoints", str(write_endpoints(settings)), "--credentials", "credentials.yml",
+               "--logging-config-file", "logging.yml",
                "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--enable-api"]
     if settings.rasa_auth_token:
         command += ["--auth-token", settings.rasa_auth_token]

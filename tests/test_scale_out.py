@@ -94,3 +94,21 @@ def test_when_one_replica_dies_the_other_goes_on_with_the_conversation(replicas)
     assert "Når skjedde det" in joined(say(first, sender, "kan du hjelpe meg å finne ut hva jeg bør gjøre?"))
     stop([processes[0]])
     assert "Hva slags sex" in joined(say(second, sender, "i går"))  # the risk check goes on
+
+
+def test_a_failed_turn_leaves_no_message_text_in_rasas_log(replicas):
+    """A broken lock in Redis makes Rasa's REST channel fail the turn, and Rasa would log the
+    message's text with that failure; logging.yml keeps it out of the log."""
+    (first, _), _ = replicas
+    sender = uuid.uuid4().hex
+    store = redis.Redis.from_url(REDIS_URL)
+    store.set(f"radgivning:lock:{sender}", "not a lock")
+    try:
+        response = requests.post(f"{first.rasa_url}/webhooks/rest/webhook", timeout=60,
+                                 json={"sender": sender, "message": "hemmelig-tekst-om-klamydia"})
+    finally:
+        store.delete(f"radgivning:lock:{sender}")
+    assert response.status_code == 200 and response.json() == []  # the turn failed
+    log = (first.var_dir / "logs" / "rasa.log").read_text()
+    assert "hemmelig-tekst-om-klamydia" not in log
+
