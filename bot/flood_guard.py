@@ -20,9 +20,13 @@ class FloodGuard:
         self.limit, self.window = limit, window
         self._seen: Dict[Hashable, Deque[float]] = {}
         self._warned: Dict[Hashable, bool] = {}
+        self._pruned_at = 0.0
 
     def check(self, chat: Hashable, now: float = None) -> Verdict:
         now = time.monotonic() if now is None else now
+        if now - self._pruned_at > self.window:  # once a window, so idle chats are not kept
+            self._pruned_at = now
+            self.prune(now)
         seen = self._seen.setdefault(chat, deque())
         while seen and seen[0] <= now - self.window:
             seen.popleft()

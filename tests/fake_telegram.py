@@ -27,7 +27,7 @@ BOT_USER = {"id": 424242, "is_bot": True, "first_name": "Rådgivningsbot", "user
 
 
 class BadRequest(Exception):
-    pass
+    """Telegram refused the request (HTTP 400)."""
 
 
 def visible_text(markup: str) -> str:

@@ -56,6 +56,13 @@ def test_flood_guard_warns_once_then_drops_until_the_window_has_room():
     assert guard.check("other", now=4) is Verdict.ACCEPT
 
 
+def test_flood_guard_forgets_idle_chats():
+    guard = FloodGuard(limit=3, window=10)
+    guard.check("chat", now=0)
+    guard.check("other", now=25)
+    assert "chat" not in guard._seen and "other" in guard._seen
+
+
 def test_one_chats_jobs_run_in_order_while_chats_run_side_by_side():
     order = []
 

@@ -42,7 +42,7 @@ def host_page(stack):
             self.wfile.write(body)
 
         def log_message(self, *args):
-            pass
+            """Quiet: the test output needs no access log of the host page."""
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", stack.host_page_port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -175,6 +175,8 @@ class TelegramChannel:
         now = time.monotonic()
         if now - self.groups_told.get(chat_id, -GROUP_REMINDER_SECONDS) < GROUP_REMINDER_SECONDS:
             return
+        self.groups_told = {group: told for group, told in self.groups_told.items()
+                            if now - told < GROUP_REMINDER_SECONDS}  # only groups told within the hour
         self.groups_told[chat_id] = now
         await self._say(chat_id, "group_only", language)
 

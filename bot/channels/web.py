@@ -18,7 +18,7 @@ import logging
 import re
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple
 
@@ -45,6 +45,7 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 MAX_FRAME = 64 * 1024          # one WebSocket frame; longer texts are refused by the size check
 MAX_PAYLOAD = 512              # a button's payload
 RECENT_IDS = 100               # client message ids remembered per session, to drop resends
+RECENT_SESSIONS = 10000        # sessions whose ids are remembered (a resend comes within seconds)
 ADDRESS_WINDOW_SECONDS = 60
 Emit = Callable[[dict], Awaitable[None]]
 
@@ -72,7 +73,7 @@ class WebChannel:
         self.address_flood = SharedFloodGuard("web-address", settings.web_address_messages, ADDRESS_WINDOW_SECONDS, redis)
         self.bus = PushBus(redis, self._push_here)
         self.sockets: Dict[str, Set[web.WebSocketResponse]] = {}
-        self.recent_ids: Dict[str, Deque[str]] = {}
+        self.recent_ids: "OrderedDict[str, Deque[str]]" = OrderedDict()  # most recent sessions only
 
     def attach(self, app: web.Application) -> None:
         app.middlewares.append(self.origin_guard)
@@ -189,6 +190,9 @@ class WebChannel:
         if not isinstance(client_id, str) or not client_id:
             return True
         recent = self.recent_ids.setdefault(sender, deque(maxlen=RECENT_IDS))
+        self.recent_ids.move_to_end(sender)
+        while len(self.recent_ids) > RECENT_SESSIONS:
+            self.recent_ids.popitem(last=False)
         if client_id[:64] in recent:
             return False
         recent.append(client_id[:64])
