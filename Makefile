@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry or crash reports leave the machine (Rasa would send them to its servers).
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup train run shell test validate test-stories pytest bench clean
+.PHONY: setup train run shell cluster test validate test-stories pytest bench bench-load clean
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || "$$(scripts/find_python310.sh)" -m venv $(VENV)
@@ -32,6 +32,11 @@ run: train
 shell: train
 	$(PY) -m bot.launcher --shell
 
+# nginx + 2 gateways + 2 Rasa servers + 2 action servers on PostgreSQL and Redis (README: Running at scale)
+cluster: train
+	scripts/ensure_services.sh
+	$(PY) -m bot.cluster
+
 validate: setup
 	$(PY) scripts/validate_data.py
 
@@ -47,6 +52,10 @@ test: validate train test-stories pytest
 
 bench: train
 	$(PY) bench/nlu_benchmark.py
+
+bench-load: train
+	scripts/ensure_services.sh
+	$(PY) bench/load_benchmark.py
 
 clean:
 	rm -rf models results var .spacy

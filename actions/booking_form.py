@@ -4,6 +4,7 @@ Slots are extracted here (custom mappings) so that a question or a crisis in the
 form is not taken as an answer: nothing is extracted, the form rejects, and the rules answer the
 question first and then return to the form.
 """
+import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Text
 
@@ -303,6 +304,15 @@ class ActionAskBookingConfirmed(Action):
         return []
 
 
+def request_key(tracker: Tracker) -> Optional[str]:
+    """Names this conversation turn (the gateway sends the same turn id with every try of a
+    message), so a turn retried after a fault finds the booking it already made."""
+    turn = ((tracker.latest_message or {}).get("metadata") or {}).get("turn")
+    if not turn:
+        return None
+    return hashlib.sha256(f"{tracker.sender_id}\n{turn}".encode()).hexdigest()
+
+
 def clear_booking_slots() -> List[EventType]:
     return [SlotSet(slot, None) for slot in BOOKING_SLOTS]
 
@@ -324,7 +334,8 @@ class ActionSubmitBooking(Action):
                 booking = store().move(moving, slot, plan.counsellors_per_slot)
             else:
                 booking = store().book(slot, channel, plan.counsellors_per_slot, sender_id=tracker.sender_id,
-                                       phone=tracker.get_slot("booking_phone") if channel == "phone" else None)
+                                       phone=tracker.get_slot("booking_phone") if channel == "phone" else None,
+                                       request_key=request_key(tracker))
         except SlotTaken:
             dispatcher.utter_message(text=say("slot_taken_at_confirm", tracker))
             return [SlotSet("booking_slot", None), SlotSet("booking_confirmed", None),

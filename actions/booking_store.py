@@ -5,7 +5,9 @@ partial unique index on (slot_start, seat) for active bookings lets the database
 decide who wins when two people confirm the same slot at the same moment. Times are stored as
 naive UTC. Bookings hold no conversation text; the sender id is the channel's pseudonym.
 """
+import functools
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Iterable, List, Optional, Tuple
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from actions.availability import Schedule
 from actions.reference_codes import new_code, normalise_code
@@ -22,6 +24,8 @@ from actions.reference_codes import new_code, normalise_code
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ACTIVE = ("booked", "blocked")
+LOST_CONNECTION_PAUSES = (0.2, 0.5, 1.0, 2.0, 3.0)
+MIGRATION_LOCK = 7_351_204  # any number, the same in every process that migrates this database
 
 metadata = sa.MetaData()
 bookings = sa.Table(
@@ -36,6 +40,8 @@ bookings = sa.Table(
     sa.Column("sender_id", sa.String(128)),
     sa.Column("phone", sa.String(32)),
     sa.Column("nickname", sa.String(40)),
+    # a hash of the conversation turn that booked it: the same turn retried finds its booking
+    sa.Column("request_key", sa.String(64), unique=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
@@ -43,6 +49,21 @@ ACTIVE_WHERE = sa.text("status IN ('booked', 'blocked')")
 sa.Index("ix_bookings_slot_start", bookings.c.slot_start)
 sa.Index("uq_active_seat", bookings.c.slot_start, bookings.c.seat, unique=True,
          sqlite_where=ACTIVE_WHERE, postgresql_where=ACTIVE_WHERE)
+
+
+def survives_lost_connections(method):
+    """Tries the call again for a few seconds when the database connection is lost mid-call
+    (PostgreSQL restarted, connections cut). pool_pre_ping only checks a connection when it is
+    taken from the pool, not while it is in use. Only for calls that are safe to repeat."""
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        for pause in LOST_CONNECTION_PAUSES:
+            try:
+                return method(*args, **kwargs)
+            except (OperationalError, InterfaceError):
+                time.sleep(pause)
+        return method(*args, **kwargs)
+    return call
 
 
 class SlotTaken(Exception):
@@ -97,6 +118,9 @@ class BookingStore:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together: one migrates, the others wait and then find it done.
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -115,19 +139,41 @@ class BookingStore:
                 continue  # this seat (or, very rarely, a new reference) was taken: try the next
         raise SlotTaken(slot_start)
 
+    @survives_lost_connections
     def book(self, slot_start: datetime, channel: str, seats: int, sender_id: Optional[str] = None,
-             phone: Optional[str] = None, nickname: Optional[str] = None, status: str = "booked") -> Booking:
-        """Takes the first free seat of the slot; raises SlotTaken when there is none."""
+             phone: Optional[str] = None, nickname: Optional[str] = None, status: str = "booked",
+             request_key: Optional[str] = None) -> Booking:
+        """Takes the first free seat of the slot; raises SlotTaken when there is none.
+
+        With a request_key, booking again with the same key returns the first booking (a
+        conversation turn retried after a database or network fault books once)."""
         references: List[str] = []
+        earlier = self._booked_by(request_key)
+        if earlier is not None:
+            return earlier
 
         def insert(seat: int):
             references.append(new_code())
             return bookings.insert().values(
                 reference=references[-1], slot_start=_utc(slot_start), seat=seat, channel=channel, status=status,
-                sender_id=sender_id, phone=phone, nickname=nickname, created_at=_now(), updated_at=_now())
+                sender_id=sender_id, phone=phone, nickname=nickname, request_key=request_key,
+                created_at=_now(), updated_at=_now())
 
-        self._take_a_seat(slot_start, seats, insert)
+        try:
+            self._take_a_seat(slot_start, seats, insert)
+        except SlotTaken:
+            earlier = self._booked_by(request_key)  # the same turn, at the same moment, elsewhere
+            if earlier is None:
+                raise
+            return earlier
         return self.find(references[-1])
+
+    def _booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
+        if request_key is None:
+            return None
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(bookings).where(bookings.c.request_key == request_key)).first()
+        return None if row is None else Booking.from_row(row)
 
     def block(self, slot_start: datetime, seats: int) -> int:
         """A counsellor blocks a slot: every free seat is taken. Returns how many were blocked."""
@@ -142,6 +188,7 @@ class BookingStore:
             raise SlotTaken(slot_start)
         return blocked
 
+    @survives_lost_connections
     def find(self, reference: str) -> Booking:
         with self.engine.connect() as connection:
             row = connection.execute(
@@ -176,6 +223,7 @@ class BookingStore:
         return self.find(reference)
 
     # --- availability -------------------------------------------------------------------------
+    @survives_lost_connections
     def taken_counts(self, start: datetime, end: datetime) -> dict:
         query = (sa.select(bookings.c.slot_start, sa.func.count())
                  .where(bookings.c.status.in_(ACTIVE), bookings.c.slot_start >= _utc(start),
@@ -184,6 +232,7 @@ class BookingStore:
         with self.engine.connect() as connection:
             return {row[0]: row[1] for row in connection.execute(query)}
 
+    @survives_lost_connections
     def free_slots(self, schedule: Schedule, now: datetime, limit: int,
                    wish_start: datetime = None, wish_end: datetime = None) -> List[datetime]:
         """The nearest slots with a free seat, in local time."""
@@ -194,6 +243,7 @@ class BookingStore:
         free = [slot for slot in candidates if taken.get(_utc(slot), 0) < schedule.counsellors_per_slot]
         return free[:limit]
 
+    @survives_lost_connections
     def bookings_between(self, start: datetime, end: datetime, statuses: Iterable[str] = ("booked",)) -> List[Booking]:
         query = (sa.select(bookings).where(bookings.c.slot_start >= _utc(start), bookings.c.slot_start < _utc(end),
                                           bookings.c.status.in_(tuple(statuses)))
@@ -217,7 +267,7 @@ class BookingStore:
                                       .where(mine, call_to_come, bookings.c.phone.is_not(None))).scalar()
             connection.execute(bookings.update().where(mine, sa.not_(call_to_come)).values(phone=None))
             result = connection.execute(bookings.update().where(mine).values(sender_id=None, nickname=None,
-                                                                            updated_at=_now()))
+                                                                            request_key=None, updated_at=_now()))
         return result.rowcount, kept
 
     def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:

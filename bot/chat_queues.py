@@ -1,15 +1,22 @@
 """One queue per chat: a chat's messages are handled one at a time, in the order they came,
-while different chats run side by side. A chat's worker ends when its queue is empty."""
+while different chats run side by side. A chat's worker ends when its queue is empty.
+
+With a TurnOrder (bot/turn_order.py), each job also holds the conversation's turn across
+gateway replicas, so the same conversation reaching two replicas is still handled one by one."""
 import asyncio
+import contextlib
 import logging
-from typing import Awaitable, Callable, Dict, Hashable
+from typing import Awaitable, Callable, Dict, Hashable, Optional
+
+from bot.turn_order import TurnOrder
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
 
 
 class ChatQueues:
-    def __init__(self) -> None:
+    def __init__(self, turns: Optional[TurnOrder] = None) -> None:
+        self.turns = turns
         self._queues: Dict[Hashable, asyncio.Queue] = {}
         self._workers: Dict[Hashable, asyncio.Task] = {}
 
@@ -24,7 +31,8 @@ class ChatQueues:
             while not queue.empty():
                 job = queue.get_nowait()
                 try:
-                    await job()
+                    async with self.turns.turn(str(chat)) if self.turns else contextlib.nullcontext():
+                        await job()
                 except Exception:  # one failed message must not stop the chat's later ones
                     log.exception("A chat job failed")
         finally:

@@ -17,6 +17,7 @@ from actions.audit_log import AuditLog
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
 from actions.content import load
+from bot.client_address import client_address
 from bot.passwords import verify_password
 
 SESSION_COOKIE = "radgiver_session"
@@ -37,8 +38,9 @@ STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0
 
 class CounsellorPage:
     def __init__(self, store: BookingStore, user: str, password_hash: str, secure_cookie: bool = True,
-                 session_seconds: float = SESSION_SECONDS) -> None:
+                 session_seconds: float = SESSION_SECONDS, trusted_proxies: tuple = ()) -> None:
         self.store, self.user, self.password_hash = store, user, password_hash
+        self.trusted_proxies = trusted_proxies
         self.audit = AuditLog(store.engine)
         self.session_seconds = session_seconds
         self.secure_cookie = secure_cookie
@@ -86,7 +88,7 @@ class CounsellorPage:
                           "<button>Logg inn</button></form>", status)
 
     async def login(self, request: web.Request) -> web.Response:
-        address = request.remote or "?"
+        address = client_address(request, self.trusted_proxies) or "?"
         form = await request.post()
         entered = str(form.get("user", ""))
         if self._locked(address):

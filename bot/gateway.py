@@ -28,6 +28,15 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"}, headers=SECURITY_HEADERS)
 
 
+def name_the_replica(app: web.Application, name: str) -> None:
+    """Every response (WebSocket handshakes too) says which replica answered: X-Gateway-Replica."""
+    async def add_header(_request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["X-Gateway-Replica"] = name
+
+    if name:
+        app.on_response_prepare.append(add_header)
+
+
 def _add_rasa_client(app: web.Application, settings: Settings) -> Relay:
     rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token)
 
@@ -72,8 +81,10 @@ def create_app(settings: Settings) -> web.Application:
     page = CounsellorPage(store, user=os.environ.get("COUNSELLOR_USER", "radgiver"),
                           password_hash=os.environ.get("COUNSELLOR_PASSWORD_HASH", ""),
                           secure_cookie=os.environ.get("COOKIE_SECURE", "1") != "0",
-                          session_seconds=float(os.environ.get("COUNSELLOR_SESSION_SECONDS", 8 * 3600)))
+                          session_seconds=float(os.environ.get("COUNSELLOR_SESSION_SECONDS", 8 * 3600)),
+                          trusted_proxies=settings.trusted_proxies)
     app = web.Application(client_max_size=64 * 1024)
+    name_the_replica(app, settings.gateway_name)
     app.add_routes([web.get("/health", health)] + page.routes())
     relay = _add_rasa_client(app, settings)
     secret = load_secret(settings)

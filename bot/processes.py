@@ -5,6 +5,7 @@ processes exactly the same way.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,16 +48,24 @@ def _spawn(command: List[str], settings: Settings, log_name: str, **extra_env: s
                             start_new_session=True)
 
 
-def start_action_server(settings: Settings) -> subprocess.Popen:
+def start_action_server(settings: Settings, log_name: str = "actions.log", **extra_env: str) -> subprocess.Popen:
     command = [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
                "--port", str(settings.action_port)]
     # rasa-sdk 3.6 has no --interface option; it binds to SANIC_HOST (default 0.0.0.0).
-    return _spawn(command, settings, "actions.log", SANIC_HOST=settings.action_host)
+    return _spawn(command, settings, log_name, SANIC_HOST=settings.action_host, **extra_env)
 
 
 def start_gateway(settings: Settings, log_name: str = "gateway.log", **extra_env: str) -> subprocess.Popen:
     return _spawn([str(BIN / "python"), "-m", "bot.gateway"], settings, log_name,
                   GATEWAY_HOST=settings.gateway_host, GATEWAY_PORT=str(settings.gateway_port), **extra_env)
+
+
+def start_nginx(config: Path, log: Path) -> subprocess.Popen:
+    """Debian's nginx in the foreground with the given configuration (bot/cluster.py writes it)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    with open(log, "ab") as output:
+        return subprocess.Popen([nginx, "-c", str(config), "-p", str(config.parent), "-e", str(log)], stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def gateway_up(settings: Settings) -> bool:
@@ -82,9 +91,9 @@ def rasa_run_command(settings: Settings) -> List[str]:
     return command
 
 
-def start_rasa(settings: Settings) -> subprocess.Popen:
+def start_rasa(settings: Settings, log_name: str = "rasa.log", **extra_env: str) -> subprocess.Popen:
     settings.tracker_db.parent.mkdir(parents=True, exist_ok=True)
-    return _spawn(rasa_run_command(settings), settings, "rasa.log")
+    return _spawn(rasa_run_command(settings), settings, log_name, **extra_env)
 
 
 def _get(url: str, timeout: float = 2.0) -> Optional[bytes]:

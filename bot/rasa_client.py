@@ -1,6 +1,6 @@
 """Sends a user's message to Rasa's REST channel and returns Rasa's replies."""
 import asyncio
-from typing import List
+from typing import List, Optional
 from urllib.parse import quote
 
 import aiohttp
@@ -24,9 +24,14 @@ class RasaClient:
         if self._session:
             await self._session.close()
 
-    async def send(self, sender_id: str, text: str) -> List[dict]:
+    async def send(self, sender_id: str, text: str, turn_id: Optional[str] = None) -> List[dict]:
+        """Rasa's replies. `turn_id` is the same for every try of one message, so an action
+        with a lasting effect (a booking) can tell a retried turn from a new one."""
+        body = {"sender": sender_id, "message": text}
+        if turn_id:
+            body["metadata"] = {"turn": turn_id}
         try:
-            async with self._session.post(self.webhook_url, json={"sender": sender_id, "message": text}) as response:
+            async with self._session.post(self.webhook_url, json=body) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
                 replies = await response.json()

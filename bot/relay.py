@@ -9,6 +9,7 @@ Rasa does not see the message twice.
 import asyncio
 import logging
 import time
+import uuid
 from typing import Awaitable, Callable, Dict, List, Optional
 
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -46,8 +47,9 @@ class Relay:
     async def _send(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]]) -> Optional[List[dict]]:
         give_up_at = time.monotonic() + self.retry_seconds
         told_user, delay = False, 1.0
+        turn_id = uuid.uuid4().hex  # the same for every try (see RasaClient.send)
         while True:
-            request = asyncio.ensure_future(self.rasa.send(sender_id, text))
+            request = asyncio.ensure_future(self.rasa.send(sender_id, text, turn_id))
             done, _ = await asyncio.wait({request}, timeout=self.slow_seconds)
             if not done:
                 if not told_user:

@@ -50,6 +50,10 @@ class Settings:
     web_max_chars: int = 2000
     web_address_messages: int = 60
     web_frame_ancestors: str = "'none'"
+    # Load balancers whose X-Forwarded-For header is believed (bot/client_address.py).
+    trusted_proxies: tuple = ()
+    # This replica's name, sent as X-Gateway-Replica so operators (and tests) see who answered.
+    gateway_name: str = ""
 
     @property
     def rasa_url(self) -> str:
@@ -102,4 +106,6 @@ def load_settings() -> Settings:
         web_max_chars=int(_env("WEB_MAX_CHARS", "2000")),
         web_address_messages=int(_env("WEB_ADDRESS_MESSAGES", "60")),
         web_frame_ancestors=_env("WEB_FRAME_ANCESTORS", "'none'"),
+        trusted_proxies=tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()),
+        gateway_name=_env("GATEWAY_NAME", ""),
     )

@@ -39,7 +39,7 @@ return 2
 VERDICTS = {0: Verdict.ACCEPT, 1: Verdict.WARN, 2: Verdict.DROP}
 
 
-class _Warner:
+class Warner:
     def __init__(self) -> None:
         self.last = 0.0
 
@@ -62,7 +62,7 @@ class SharedFloodGuard:
     def __init__(self, name: str, limit: int, window: float, redis: Optional[aioredis.Redis]) -> None:
         self.name, self.limit, self.window, self.redis = name, limit, window, redis
         self.local = FloodGuard(limit, window)
-        self.warner = _Warner()
+        self.warner = Warner()
         self._script = redis.register_script(SLIDING_WINDOW) if redis is not None else None
 
     async def check(self, key: object) -> Verdict:
@@ -93,7 +93,7 @@ class PushBus:
 
     def __init__(self, redis: Optional[aioredis.Redis], deliver_here: Deliver) -> None:
         self.redis, self.deliver_here = redis, deliver_here
-        self.warner = _Warner()
+        self.warner = Warner()
         self._listener: Optional[asyncio.Task] = None
 
     async def publish(self, sender: str, event: dict) -> None:

@@ -28,3 +28,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get install -y -q chromium >/dev/null || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium >/dev/null; }
 fi
 chromium --version
+
+# nginx is the load balancer of the cluster (make cluster) and of its tests.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "Installing Debian's nginx for the cluster ..."
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get install -y -q nginx-light >/dev/null || { $SUDO apt-get update -q && $SUDO apt-get install -y -q nginx-light >/dev/null; }
+fi
+/usr/sbin/nginx -v

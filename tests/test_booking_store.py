@@ -177,3 +177,48 @@ def test_counsellor_command_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["erase-phones", "--dry-run"]) == 0
     assert "would erase 0" in capsys.readouterr().out
     assert cli.main(["cancel", "XXX-XXX"]) == 1
+
+
+def test_the_same_turn_retried_books_once(store):
+    """The gateway resends a turn after a fault with the same turn id; the action derives the
+    same request key, and the second call returns the first booking instead of a new one."""
+    slot = datetime(2027, 1, 4, 10, 30, tzinfo=OSLO)
+    first = store.book(slot, "chat", seats=2, sender_id="pseudo-9", request_key="k" * 64)
+    again = store.book(slot, "chat", seats=2, sender_id="pseudo-9", request_key="k" * 64)
+    other_turn = store.book(slot, "chat", seats=2, sender_id="pseudo-9", request_key="m" * 64)
+    assert again.reference == first.reference != other_turn.reference
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM bookings")).scalar() == 2
+
+
+def test_a_retried_turn_whose_slot_filled_meanwhile_still_finds_its_booking(store):
+    slot = datetime(2027, 1, 4, 11, 15, tzinfo=OSLO)
+    mine = store.book(slot, "chat", seats=1, request_key="a" * 64)
+    assert store.book(slot, "chat", seats=1, request_key="a" * 64).reference == mine.reference
+    with pytest.raises(SlotTaken):
+        store.book(slot, "chat", seats=1, request_key="b" * 64)
+
+
+def test_forgetting_a_sender_also_forgets_the_turn_keys(store):
+    slot = datetime(2027, 1, 4, 9, 45, tzinfo=OSLO)
+    store.book(slot, "chat", seats=1, sender_id="pseudo-7", request_key="c" * 64)
+    store.detach_sender("pseudo-7", MONDAY_MORNING)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT request_key FROM bookings")).scalar() is None
+
+
+def test_a_booking_survives_its_postgresql_connections_being_cut(postgres_url):
+    """pg_terminate_backend on every connection, as a restart does: the next call reconnects."""
+    store = BookingStore(postgres_url)
+    store.migrate()
+    slot = datetime(2027, 1, 4, 9, 0, tzinfo=OSLO)
+    store.free_slots(SCHEDULE, MONDAY_MORNING, limit=3)  # a pooled connection exists now
+    admin = sa.create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        cut = connection.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                         "WHERE datname = :d"), {"d": postgres_url.rsplit("/", 1)[1]}).scalar()
+    admin.dispose()
+    assert cut >= 1
+    booking = store.book(slot, "chat", seats=1, request_key="d" * 64)
+    assert store.find(booking.reference).status == "booked"
+    store.engine.dispose()

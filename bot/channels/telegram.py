@@ -29,6 +29,7 @@ from bot.relay import Relay
 from bot.settings import Settings
 from bot.shared_state import SharedFloodGuard
 from bot.texts import buttons, gateway_text, text
+from bot.turn_order import TurnOrder
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class TelegramChannel:
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self.on_update))
         self.app.add_error_handler(self.on_error)
-        self.queues = ChatQueues()
+        self.queues = ChatQueues(TurnOrder(redis))
         self.flood = SharedFloodGuard("telegram", settings.flood_messages, settings.flood_window_seconds, redis)
         self.keys = CallbackKeys()
         self.groups_told: Dict[int, float] = {}
@@ -149,19 +150,20 @@ class TelegramChannel:
         verdict = await self.flood.check(chat.id)
         if verdict is Verdict.DROP:
             return
-        if verdict is Verdict.WARN:
-            self.queues.put(chat.id, lambda: self._say(chat.id, "flood", language))
-            return
+        # The queue is keyed by the pseudonym: it also names the conversation's turn in Redis.
         sender = self.pseudonyms.sender_id("telegram", chat.id)
+        if verdict is Verdict.WARN:
+            self.queues.put(sender, lambda: self._say(chat.id, "flood", language))
+            return
         if update.callback_query:
             await self._acknowledge_tap(update)
-            self.queues.put(chat.id, lambda: self._on_tap(update, sender, language))
+            self.queues.put(sender, lambda: self._on_tap(update, sender, language))
         elif update.edited_message:
-            self.queues.put(chat.id, lambda: self._say(chat.id, "edited", language))
+            self.queues.put(sender, lambda: self._say(chat.id, "edited", language))
         elif update.message and update.message.text:
-            self.queues.put(chat.id, lambda: self._on_text(chat.id, sender, update.message.text, language))
+            self.queues.put(sender, lambda: self._on_text(chat.id, sender, update.message.text, language))
         elif update.message:  # stickers, photos, voice, files, locations, contacts …: never downloaded
-            self.queues.put(chat.id, lambda: self._say(chat.id, "text_only", language))
+            self.queues.put(sender, lambda: self._say(chat.id, "text_only", language))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed: %s", type(context.error).__name__, exc_info=context.error)

@@ -27,6 +27,7 @@ from aiohttp import WSMsgType, web
 from actions.content import CONTENT_DIR, load, service_details
 from bot.channels.web_history import messages_from_events
 from bot.chat_queues import ChatQueues
+from bot.client_address import client_address
 from bot.flood_guard import Verdict
 from bot.forgetting import Forgetting, asks_to_forget
 from bot.pseudonyms import Pseudonyms
@@ -36,6 +37,7 @@ from bot.replies import pack
 from bot.settings import Settings
 from bot.shared_state import PushBus, SharedFloodGuard
 from bot.texts import gateway_text, text
+from bot.turn_order import TurnOrder
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class WebChannel:
         self.settings, self.relay, self.pseudonyms, self.forgetting = settings, relay, pseudonyms, forgetting
         own = {settings.gateway_url, f"http://localhost:{settings.gateway_port}"}
         self.allowed_origins = set(settings.web_allowed_origins) or own
-        self.queues = ChatQueues()
+        self.queues = ChatQueues(TurnOrder(redis))
         self.session_flood = SharedFloodGuard("web-session", settings.flood_messages, settings.flood_window_seconds, redis)
         self.address_flood = SharedFloodGuard("web-address", settings.web_address_messages, ADDRESS_WINDOW_SECONDS, redis)
         self.bus = PushBus(redis, self._push_here)
@@ -361,7 +363,7 @@ class WebChannel:
         except Refused as refused:
             await socket.send_json(self.notice(refused.text))
             return
-        flood = await self.check_flood(sender, request.remote, language)
+        flood = await self.check_flood(sender, client_address(request, self.settings.trusted_proxies), language)
         if flood is not None:
             if flood:
                 await socket.send_json(self.notice(flood))
@@ -396,7 +398,7 @@ class WebChannel:
             to_rasa = self.checked_text(body.get("text"), language)
         except Refused as refused:
             return self.refusal(request, refused)
-        flood = await self.check_flood(sender, request.remote, language)
+        flood = await self.check_flood(sender, client_address(request, self.settings.trusted_proxies), language)
         if flood is not None:
             return self.json_response(request, {"error": "rate_limited", "message": flood}, 429)
         seen: List[dict] = []

@@ -1,0 +1,258 @@
+"""A cluster on one machine (make cluster): nginx in front of N gateway replicas, N Rasa servers
+and N action servers, all on loopback, sharing PostgreSQL (conversations, bookings) and Redis
+(the gateways' shared state). Ctrl-C stops everything.
+
+    python -m bot.cluster      # CLUSTER_PORT (8088), CLUSTER_REPLICAS (2), CLUSTER_FIRST_PORT (8100)
+
+nginx balances three things: users → gateways (port CLUSTER_PORT), gateways → Rasa servers and
+Rasa servers → action servers (two internal ports). A dead server is skipped (connection refused
+is retried on the next one). The counsellors' page is pinned per client address (ip_hash),
+because a counsellor's login lives in the replica that made it.
+
+Rasa runs with its in-memory lock store here: the gateways already hold each conversation's
+turn across replicas (bot/turn_order.py), and Rasa's Redis lock is not safe across servers
+(README, Running at scale). That also keeps Redis out of the path of every answer.
+"""
+import dataclasses
+import itertools
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bot.processes import (ensure_running, gateway_up, rasa_model_loaded, start_action_server, start_gateway,
+                           start_nginx, start_rasa, stop)
+from bot.settings import Settings, load_settings
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/radgivning"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@dataclasses.dataclass
+class Replica:
+    number: int
+    action: Settings   # its action server's port
+    rasa: Settings     # its Rasa server's port; actions through the balancer
+    gateway: Settings  # its gateway's port; Rasa through the balancer
+
+
+@dataclasses.dataclass
+class ClusterPlan:
+    base: Settings
+    port: int           # where users reach the cluster
+    rasa_port: int      # internal balancer: gateways → Rasa servers
+    action_port: int    # internal balancer: Rasa servers → action servers
+    replicas: List[Replica]
+    env: Dict[str, str]  # shared by every process: the stores and the gateways' Redis
+    directory: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def plan_cluster(base: Settings, replicas: int, port: int, ports: Iterator[int], env: Dict[str, str]) -> ClusterPlan:
+    rasa_port, action_port = next(ports), next(ports)
+    directory = base.var_dir / "cluster"
+    planned = []
+    for number in range(1, replicas + 1):
+        own_action, own_rasa, own_gateway = next(ports), next(ports), next(ports)
+        planned.append(Replica(
+            number=number,
+            action=dataclasses.replace(base, action_port=own_action),
+            rasa=dataclasses.replace(base, rasa_port=own_rasa, action_port=action_port, lock_store_url="",
+                                     tracker_store_url=env["TRACKER_STORE_URL"]),
+            gateway=dataclasses.replace(base, gateway_port=own_gateway, rasa_port=rasa_port,
+                                        tracker_store_url=env["TRACKER_STORE_URL"])))
+    return ClusterPlan(base, port, rasa_port, action_port, planned, env, directory)
+
+
+def nginx_config(plan: ClusterPlan) -> str:
+    def servers(ports: List[int]) -> str:
+        return "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in ports)
+
+    tmp = plan.directory / "nginx-tmp"
+    gateways = servers([r.gateway.gateway_port for r in plan.replicas])
+    proxy_to_gateways = """      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;  # nginx is the edge: nothing before it is believed
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 3600s;
+      proxy_next_upstream error timeout;
+"""
+    internal = """      client_max_body_size 0;  # trackers sent to the action servers grow with the conversation
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_read_timeout 120s;
+      proxy_next_upstream error timeout;
+"""
+    return f"""# Written by bot/cluster.py for this run; edit that file, not this one.
+{"user root;" if os.geteuid() == 0 else ""}
+worker_processes 1;
+daemon off;
+pid {plan.directory}/nginx.pid;
+error_log {plan.base.var_dir}/logs/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;  # addresses and URLs of people seeking help are not logged
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}
+  upstream gateways {{
+{gateways}    keepalive 64;
+  }}
+  upstream counsellor_page {{
+    ip_hash;
+{gateways}  }}
+  upstream rasa_servers {{
+{servers([r.rasa.rasa_port for r in plan.replicas])}    keepalive 64;
+  }}
+  upstream action_servers {{
+{servers([r.action.action_port for r in plan.replicas])}    keepalive 64;
+  }}
+  server {{
+    listen 127.0.0.1:{plan.port};
+    client_max_body_size 64k;  # what the gateway accepts anyway
+    location / {{
+      proxy_pass http://gateways;
+{proxy_to_gateways}    }}
+    location /radgiver {{
+      proxy_pass http://counsellor_page;
+{proxy_to_gateways}    }}
+  }}
+  server {{
+    listen 127.0.0.1:{plan.rasa_port};
+    location / {{
+      proxy_pass http://rasa_servers;
+{internal}    }}
+  }}
+  server {{
+    listen 127.0.0.1:{plan.action_port};
+    location / {{
+      proxy_pass http://action_servers;
+{internal}    }}
+  }}
+}}
+"""
+
+
+def ensure_database(url: str) -> None:
+    """Creates the PostgreSQL database named in the URL if it is missing."""
+    target = make_url(url)
+    engine = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                    {"name": target.database}).scalar()
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
+
+
+@dataclasses.dataclass
+class RunningCluster:
+    plan: ClusterPlan
+    nginx: subprocess.Popen
+    actions: List[subprocess.Popen]
+    rasa: List[subprocess.Popen]
+    gateways: List[subprocess.Popen]
+
+    @property
+    def processes(self) -> List[subprocess.Popen]:
+        return [self.nginx] + self.actions + self.rasa + self.gateways
+
+
+def gateway_env(plan: ClusterPlan, replica: Replica) -> Dict[str, str]:
+    env = {**plan.env, "GATEWAY_NAME": f"gateway-{replica.number}", "TRUSTED_PROXIES": "127.0.0.1",
+           "PUBLIC_URL": plan.env.get("PUBLIC_URL") or plan.url}
+    env["WEB_ALLOWED_ORIGINS"] = ",".join(filter(None, [plan.env.get("WEB_ALLOWED_ORIGINS", ""), env["PUBLIC_URL"]]))
+    if replica.number > 1 and not plan.base.telegram_webhook_url:
+        env["TELEGRAM_TOKEN"] = ""  # long polling in exactly one replica; webhooks go through nginx
+    return env
+
+
+def start_cluster(plan: ClusterPlan) -> RunningCluster:
+    (plan.base.var_dir / "logs").mkdir(parents=True, exist_ok=True)
+    for part in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (plan.directory / "nginx-tmp" / part).mkdir(parents=True, exist_ok=True)
+    config = plan.directory / "nginx.conf"
+    config.write_text(nginx_config(plan))
+    running = RunningCluster(plan, start_nginx(config, plan.base.var_dir / "logs" / "nginx.log"), [], [], [])
+    for replica in plan.replicas:
+        running.actions.append(start_action_server(replica.action, f"actions-{replica.number}.log", **plan.env))
+        running.rasa.append(start_rasa(replica.rasa, f"rasa-{replica.number}.log", **plan.env))
+    for replica in plan.replicas:
+        running.gateways.append(start_gateway(replica.gateway, f"gateway-{replica.number}.log",
+                                              **gateway_env(plan, replica)))
+    return running
+
+
+def wait_for_cluster(running: RunningCluster, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    waiting: List[Callable[[], bool]] = (
+        [lambda r=r: rasa_model_loaded(r.rasa) for r in running.plan.replicas]
+        + [lambda r=r: gateway_up(r.gateway) for r in running.plan.replicas])
+    while waiting:
+        ensure_running(running.processes)
+        waiting = [check for check in waiting if not check()]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"cluster not ready after {timeout:.0f} s; see {running.plan.base.var_dir}/logs/")
+        time.sleep(1)
+
+
+def default_env(settings: Settings) -> Dict[str, str]:
+    """PostgreSQL and Redis on this machine unless the environment names others."""
+    tracker = settings.tracker_store_url or DEFAULT_POSTGRES
+    # The replicas share VAR_DIR, so they read the same pseudonym secret (var/sender_id_secret).
+    return {"TRACKER_STORE_URL": tracker, "DATABASE_URL": os.environ.get("DATABASE_URL") or tracker,
+            "GATEWAY_REDIS_URL": settings.gateway_redis_url or DEFAULT_REDIS, "LOCK_STORE_URL": ""}
+
+
+def _raise_interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    settings = load_settings()
+    if not settings.rasa_auth_token:  # Rasa's HTTP API is never left open: a fresh token per run
+        settings = dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(32))
+    port = int(os.environ.get("CLUSTER_PORT", "8088"))
+    replicas = int(os.environ.get("CLUSTER_REPLICAS", "2"))
+    env = default_env(settings)
+    for url in {env["TRACKER_STORE_URL"], env["DATABASE_URL"]}:
+        ensure_database(url)
+    plan = plan_cluster(settings, replicas, port, itertools.count(int(os.environ.get("CLUSTER_FIRST_PORT", "8100"))), env)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    print(f"Starting nginx and {replicas} × (gateway, Rasa, action server) (about a minute) ...", flush=True)
+    running: Optional[RunningCluster] = None
+    try:
+        running = start_cluster(plan)
+        wait_for_cluster(running)
+        print(f"Ready. Load balancer: {plan.url}/ (chat page), {plan.url}/api/v1/messages, "
+              f"{plan.url}/radgiver/", flush=True)
+        print(f"Stores: conversations and bookings in {make_url(env['TRACKER_STORE_URL']).render_as_string()}, "
+              f"gateway state in {env['GATEWAY_REDIS_URL']}. Logs: {settings.var_dir}/logs/. Stop: Ctrl-C.", flush=True)
+        while True:
+            ensure_running(running.processes)
+            time.sleep(2)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        print("Stopping the cluster ...", flush=True)
+        if running is not None:
+            stop(list(reversed(running.processes)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""The cluster of `make cluster` under faults: nginx in front of two gateways, two Rasa servers and
+two action servers, on the machine's real PostgreSQL and a Redis server of this module's own (so
+it can be stopped without disturbing anything else). Everything goes through the load balancer.
+
+The module starts the cluster once; the tests that break something come last and mend it."""
+import asyncio
+import dataclasses
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import aiohttp
+import pytest
+import redis
+import requests
+import sqlalchemy as sa
+
+from bot.cluster import plan_cluster, start_cluster, wait_for_cluster
+from bot.processes import stop
+from bot.pseudonyms import Pseudonyms, load_secret
+from tests.conftest import free_port, postgres_url  # noqa: F401 (fixture)
+
+
+class RedisServer:
+    def __init__(self, port: int) -> None:
+        self.port, self.process = port, None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server", "--port",
+                                         str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        for _ in range(50):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise TimeoutError("redis-server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def cluster(stack, postgres_url, tmp_path_factory):
+    own_redis = RedisServer(free_port())
+    own_redis.start()
+    env = {"TRACKER_STORE_URL": postgres_url, "DATABASE_URL": postgres_url, "LOCK_STORE_URL": "",
+           "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{own_redis.port}/0",
+           "FLOOD_MESSAGES": "50", "WEB_ADDRESS_MESSAGES": "100000"}
+    base = dataclasses.replace(stack.settings, var_dir=tmp_path_factory.mktemp("cluster-var"))
+    plan = plan_cluster(base, 2, free_port(), iter(free_port, None), env)
+    running = start_cluster(plan)
+    try:
+        wait_for_cluster(running, timeout=400)
+        yield running, own_redis, Pseudonyms(load_secret(base))
+    finally:
+        stop(list(reversed(running.processes)))
+        own_redis.stop()
+
+
+def post(cluster, session, text):
+    running, _, _ = cluster
+    response = requests.post(f"{running.plan.url}/api/v1/messages", json={"session": session, "text": text},
+                             timeout=120)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def joined(response) -> str:
+    return "\n\n".join(message["text"] for message in response.json()["messages"])
+
+
+def payloads(response):
+    return [button["payload"] for message in response.json()["messages"] for button in message["buttons"]]
+
+
+def events_of(postgres_url, sender):
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+                                  {"s": sender}).all()
+    engine.dispose()
+    import json
+    return [(kind, json.loads(data)) for kind, data in rows]
+
+
+def user_texts(events):
+    return [data.get("text") for kind, data in events if kind == "user"]
+
+
+def assert_turns_do_not_interleave(events):
+    """Each user message is followed by its own answer before the next one arrives."""
+    kinds = [kind if kind != "action" else data.get("name") for kind, data in events]
+    users = [n for n, kind in enumerate(kinds) if kind == "user"]
+    for here, following in zip(users, users[1:] + [len(kinds)]):
+        turn = kinds[here + 1:following]
+        assert "bot" in turn and turn[-1] == "action_listen", kinds[here:following]
+
+
+def book(cluster, session, slot_number=0):
+    """A chat booking, message by message; returns the replicas that answered and the last reply."""
+    replicas, replies = [], []
+    for say in ["jeg vil bestille en samtale", '/inform{"booking_channel": "chat"}', None, "/affirm"]:
+        if say is None:
+            slots = [p for p in payloads(replies[-1]) if "booking_slot" in p]
+            say = slots[min(slot_number, len(slots) - 1)]
+        replies.append(post(cluster, session, say))
+        replicas.append(replies[-1].headers["X-Gateway-Replica"])
+    return replicas, replies
+
+
+def test_a_booking_whose_turns_alternate_between_gateway_replicas_keeps_its_state(cluster, postgres_url):
+    running, _, pseudonyms = cluster
+    session = uuid.uuid4().hex
+    replicas, replies = book(cluster, session)
+    assert set(replicas) == {"gateway-1", "gateway-2"}  # nginx took turns
+    assert "Stemmer dette?" in joined(replies[2])
+    assert "Referansen din er" in joined(replies[3])
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        booked = connection.execute(sa.text("SELECT count(*) FROM bookings WHERE sender_id = :s"),
+                                    {"s": pseudonyms.sender_id("web", session)}).scalar()
+    engine.dispose()
+    assert booked == 1
+
+
+def test_twenty_messages_at_once_over_http_are_each_answered_once(cluster, postgres_url):
+    """The requests are spread over both gateways; the conversation's turn in Redis makes them
+    reach Rasa one at a time, so each is stored once, with its answer before the next."""
+    _, _, pseudonyms = cluster
+    session = uuid.uuid4().hex
+    texts = [f"hva er klamydia nummer {n}" for n in range(20)]
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(lambda text: post(cluster, session, text), texts))
+    assert {r.headers["X-Gateway-Replica"] for r in responses} == {"gateway-1", "gateway-2"}
+    assert all(r.json()["messages"] for r in responses)
+    events = events_of(postgres_url, pseudonyms.sender_id("web", session))
+    assert sorted(user_texts(events)) == sorted(texts)
+    assert_turns_do_not_interleave(events)
+
+
+def test_twenty_messages_at_once_on_one_socket_keep_their_order(cluster, postgres_url):
+    running, _, pseudonyms = cluster
+    session = uuid.uuid4().hex
+    texts = [f"hva er gonoré nummer {n}" for n in range(20)]
+
+    async def visitor():
+        async with aiohttp.ClientSession() as client:
+            async with client.ws_connect(f"{running.plan.url.replace('http', 'ws')}/ws") as socket:
+                await socket.send_json({"type": "hello", "session": session})
+                assert (await socket.receive_json(timeout=30))["type"] == "history"
+                for number, text in enumerate(texts):
+                    await socket.send_json({"type": "message", "id": f"m{number}", "text": text})
+                answers = 0
+                while answers < len(texts):
+                    event = await socket.receive_json(timeout=120)
+                    answers += event["type"] == "message"
+
+    asyncio.run(visitor())
+    events = events_of(postgres_url, pseudonyms.sender_id("web", session))
+    assert user_texts(events) == texts
+    assert_turns_do_not_interleave(events)
+
+
+def test_a_message_pushed_to_a_visitor_on_the_other_replica_arrives(cluster):
+    running, _, _ = cluster
+    session = uuid.uuid4().hex
+
+    async def visitor():
+        async with aiohttp.ClientSession() as client:
+            async with client.ws_connect(f"{running.plan.url.replace('http', 'ws')}/ws") as socket:
+                socket_replica = socket._response.headers["X-Gateway-Replica"]
+                await socket.send_json({"type": "hello", "session": session})
+                assert (await socket.receive_json(timeout=30))["type"] == "history"
+                loop = asyncio.get_running_loop()
+                for _ in range(4):  # round robin: the other replica within two requests
+                    response = await loop.run_in_executor(None, post, cluster, session, "hva er syfilis")
+                    if response.headers["X-Gateway-Replica"] != socket_replica:
+                        break
+                assert response.headers["X-Gateway-Replica"] != socket_replica
+                while True:
+                    event = await socket.receive_json(timeout=30)
+                    if event["type"] == "message" and "yfilis" in event["message"]["text"]:
+                        return True
+
+    assert asyncio.run(visitor())
+
+
+def cut_connections(postgres_url) -> int:
+    """Terminates every server connection to the cluster's database (as a restart would)."""
+    database = postgres_url.rsplit("/", 1)[1]
+    engine = sa.create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        cut = connection.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                         "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": database}).scalar()
+    engine.dispose()
+    return cut
+
+
+def test_postgresql_connections_cut_during_bookings_lose_or_double_nothing(cluster, postgres_url):
+    _, _, pseudonyms = cluster
+    sessions = [uuid.uuid4().hex for _ in range(4)]
+    stop_cutting = threading.Event()
+    cuts = []
+
+    def keep_cutting():
+        while not stop_cutting.wait(0.7):
+            cuts.append(cut_connections(postgres_url))
+
+    cutter = threading.Thread(target=keep_cutting)
+    cutter.start()
+    try:
+        with ThreadPoolExecutor(len(sessions)) as pool:
+            results = list(pool.map(lambda pair: book(cluster, pair[1], pair[0]), enumerate(sessions)))
+    finally:
+        stop_cutting.set()
+        cutter.join()
+    assert sum(cuts) > 0, "no connection was cut: the test did not test anything"
+    for _, replies in results:
+        assert "Referansen din er" in joined(replies[-1])
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        for session in sessions:
+            rows = connection.execute(sa.text("SELECT count(*) FROM bookings WHERE sender_id = :s AND status = 'booked'"),
+                                      {"s": pseudonyms.sender_id("web", session)}).scalar()
+            assert rows == 1
+    engine.dispose()
+
+    cut_connections(postgres_url)
+    began = time.monotonic()
+    assert joined(post(cluster, uuid.uuid4().hex, "hvor kan jeg teste meg"))
+    assert time.monotonic() - began < 10
+
+
+def test_without_redis_the_cluster_still_answers_and_warns(cluster):
+    """Chosen behaviour: degrade, not fail. The gateways count limits and order turns per
+    process and push to their own sockets; Rasa does not use Redis here at all."""
+    running, own_redis, _ = cluster
+    own_redis.stop()
+    try:
+        responses = [post(cluster, uuid.uuid4().hex, "hva koster det å teste seg") for _ in range(2)]
+        assert {r.headers["X-Gateway-Replica"] for r in responses} == {"gateway-1", "gateway-2"}
+        assert all(joined(r) for r in responses)
+        logs = running.plan.base.var_dir / "logs"
+        for name in ("gateway-1", "gateway-2"):
+            assert "Redis unavailable" in (logs / f"{name}.log").read_text()
+    finally:
+        own_redis.start()
+
+
+def test_a_rasa_server_killed_mid_conversation_the_next_message_is_answered_by_the_other(cluster):
+    running, _, _ = cluster
+    session = uuid.uuid4().hex
+    first = post(cluster, session, "jeg vil bestille en samtale")
+    assert any("booking_channel" in p for p in payloads(first))
+    running.rasa[0].send_signal(signal.SIGKILL)
+    running.rasa[0].wait(timeout=10)
+    for _ in range(3):  # whichever gateway and Rasa server the balancer picks
+        offered = post(cluster, session, '/inform{"booking_channel": "chat"}')
+        assert any("booking_slot" in p for p in payloads(offered))
+        post(cluster, session, "/restart")
+        post(cluster, session, "jeg vil bestille en samtale")
