@@ -211,6 +211,23 @@ def wait_for_cluster(running: RunningCluster, timeout: float = 300) -> None:
         time.sleep(1)
 
 
+def restart_the_dead(running: RunningCluster) -> None:
+    """Supervises the replicas: one that exits is started again while the others serve (that is
+    what the replicas are for). nginx exiting ends the cluster."""
+    ensure_running([running.nginx])
+    plan = running.plan
+    starters = {"actions": lambda r: start_action_server(r.action, f"actions-{r.number}.log", **plan.env),
+                "rasa": lambda r: start_rasa(r.rasa, f"rasa-{r.number}.log", **plan.env),
+                "gateways": lambda r: start_gateway(r.gateway, f"gateway-{r.number}.log", **gateway_env(plan, r))}
+    for kind, start in starters.items():
+        processes = getattr(running, kind)
+        for index, (replica, process) in enumerate(zip(plan.replicas, processes)):
+            if process.poll() is not None:
+                print(f"{kind} of replica {replica.number} exited with {process.returncode}; starting it again "
+                      f"(see {plan.base.var_dir}/logs/)", flush=True)
+                processes[index] = start(replica)
+
+
 def default_env(settings: Settings) -> Dict[str, str]:
     """PostgreSQL and Redis on this machine unless the environment names others."""
     tracker = settings.tracker_store_url or DEFAULT_POSTGRES
@@ -244,7 +261,7 @@ def main() -> int:
         print(f"Stores: conversations and bookings in {make_url(env['TRACKER_STORE_URL']).render_as_string()}, "
               f"gateway state in {env['GATEWAY_REDIS_URL']}. Logs: {settings.var_dir}/logs/. Stop: Ctrl-C.", flush=True)
         while True:
-            ensure_running(running.processes)
+            restart_the_dead(running)
             time.sleep(2)
     except KeyboardInterrupt:
         return 0

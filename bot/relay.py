@@ -35,6 +35,8 @@ class Relay:
         replies = await self._send(sender_id, redacted.text, on_trouble)
         if replies is None:
             return None
+        if not replies:  # Rasa had nothing to say (an action failed, say): never leave the user in silence
+            replies = [{"text": gateway_text("no_answer", language)}]
         if any(reply.get("custom") == EXPECTS_PHONE for reply in replies):
             self.phone_asked[sender_id] = True
         if redacted.found:

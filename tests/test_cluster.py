@@ -19,8 +19,8 @@ import redis
 import requests
 import sqlalchemy as sa
 
-from bot.cluster import plan_cluster, start_cluster, wait_for_cluster
-from bot.processes import stop
+from bot.cluster import plan_cluster, restart_the_dead, start_cluster, wait_for_cluster
+from bot.processes import action_server_up, stop
 from bot.pseudonyms import Pseudonyms, load_secret
 from tests.conftest import free_port, postgres_url  # noqa: F401 (fixture)
 
@@ -253,6 +253,30 @@ def test_without_redis_the_cluster_still_answers_and_warns(cluster):
             assert "Redis unavailable" in (logs / f"{name}.log").read_text()
     finally:
         own_redis.start()
+
+
+def test_with_every_action_server_down_the_user_gets_a_kind_answer_not_silence(cluster):
+    """Rasa answers nothing when the action it predicted cannot run; the gateway then says so
+    (content/gateway.yml: no_answer) instead of leaving the user waiting. The supervisor of
+    make cluster (restart_the_dead) brings the action servers back."""
+    running, _, _ = cluster
+    for process in running.actions:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    try:
+        said = joined(post(cluster, uuid.uuid4().hex, "jeg vil bestille en samtale"))
+        assert "fikk jeg ikke til å svare" in said and "113" in said
+    finally:
+        restart_the_dead(running)
+        deadline = time.monotonic() + 60
+        while not all(action_server_up(r.action) for r in running.plan.replicas):
+            assert time.monotonic() < deadline, "the action servers did not come back"
+            time.sleep(0.5)
+    # nginx rests a server that failed for fail_timeout (5 s) before trying it again
+    deadline = time.monotonic() + 20
+    while not any("booking_channel" in p for p in payloads(post(cluster, uuid.uuid4().hex, "jeg vil bestille en samtale"))):
+        assert time.monotonic() < deadline, "bookings did not work again after the action servers came back"
+        time.sleep(1)
 
 
 def test_a_rasa_server_killed_mid_conversation_the_next_message_is_answered_by_the_other(cluster):
