@@ -27,8 +27,9 @@ from typing import Callable, Dict, Iterator, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bot.processes import (ensure_running, gateway_up, rasa_model_loaded, start_action_server, start_gateway,
-                           start_nginx, start_rasa, stop)
+from bot.launcher import telegram_status
+from bot.processes import (ensure_running, gateway_up, raise_interrupt, rasa_model_loaded, serve_until_interrupted,
+                           start_action_server, start_gateway, start_nginx, start_rasa, stop)
 from bot.settings import Settings, load_settings
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/radgivning"
@@ -236,10 +237,6 @@ def default_env(settings: Settings) -> Dict[str, str]:
             "GATEWAY_REDIS_URL": settings.gateway_redis_url or DEFAULT_REDIS, "LOCK_STORE_URL": ""}
 
 
-def _raise_interrupt(*_):
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     settings = load_settings()
     if not settings.rasa_auth_token:  # Rasa's HTTP API is never left open: a fresh token per run
@@ -250,7 +247,7 @@ def main() -> int:
     for url in {env["TRACKER_STORE_URL"], env["DATABASE_URL"]}:
         ensure_database(url)
     plan = plan_cluster(settings, replicas, port, itertools.count(int(os.environ.get("CLUSTER_FIRST_PORT", "8100"))), env)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
     print(f"Starting nginx and {replicas} × (gateway, Rasa, action server) (about a minute) ...", flush=True)
     running: Optional[RunningCluster] = None
     try:
@@ -260,9 +257,8 @@ def main() -> int:
               f"{plan.url}/radgiver/", flush=True)
         print(f"Stores: conversations and bookings in {make_url(env['TRACKER_STORE_URL']).render_as_string()}, "
               f"gateway state in {env['GATEWAY_REDIS_URL']}. Logs: {settings.var_dir}/logs/. Stop: Ctrl-C.", flush=True)
-        while True:
-            restart_the_dead(running)
-            time.sleep(2)
+        print(telegram_status(settings).replace("gateway.log", "gateway-1.log"), flush=True)
+        return serve_until_interrupted(lambda: restart_the_dead(running))
     except KeyboardInterrupt:
         return 0
     finally:

@@ -9,16 +9,11 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 
-from bot.processes import (ensure_running, process_env, rasa_run_command, start_action_server,
-                           start_gateway, start_rasa, stop, wait_until_ready)
+from bot.processes import (ensure_running, process_env, raise_interrupt, rasa_run_command, serve_until_interrupted,
+                           start_action_server, start_gateway, start_rasa, stop, wait_until_ready)
 from bot.endpoints import write_endpoints
 from bot.settings import PROJECT_ROOT, load_settings
-
-
-def _raise_interrupt(*_):
-    raise KeyboardInterrupt
 
 
 def telegram_status(settings) -> str:
@@ -36,7 +31,7 @@ def main() -> int:
     settings = load_settings()
     if not settings.rasa_auth_token:  # Rasa's HTTP API is never left open: a fresh token per run
         settings = dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(32))
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
 
     processes = [start_action_server(settings)]
     try:
@@ -56,9 +51,7 @@ def main() -> int:
               "see README)", flush=True)
         print(telegram_status(settings), flush=True)
         print("Chat in the terminal: make shell. Logs: var/logs/. Stop: Ctrl-C.", flush=True)
-        while True:
-            ensure_running(processes)
-            time.sleep(2)
+        return serve_until_interrupted(lambda: ensure_running(processes))
     except KeyboardInterrupt:
         return 0
     finally:

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from bot.endpoints import write_endpoints
 from bot.settings import PROJECT_ROOT, Settings
@@ -142,6 +142,21 @@ def wait_until_ready(settings: Settings, processes: List[subprocess.Popen], time
             return
         time.sleep(1)
     raise TimeoutError(f"Rasa or the action server not ready after {timeout:.0f} s; see var/logs/")
+
+
+def raise_interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def serve_until_interrupted(check: Callable[[], None], every: float = 2.0) -> int:
+    """Calls check() every few seconds until Ctrl-C or SIGTERM (a service manager stopping us)."""
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        while True:
+            check()
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return 0
 
 
 def stop(processes: List[subprocess.Popen], grace: float = 15) -> None:

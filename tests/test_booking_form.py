@@ -1,11 +1,11 @@
 """The booking conversation's actions, with rasa-sdk's real Tracker and a real SQLite store."""
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking_form as bf

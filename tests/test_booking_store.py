@@ -1,6 +1,6 @@
 """Booking storage against a real SQLite file and the real PostgreSQL on this machine."""
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

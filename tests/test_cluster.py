@@ -5,6 +5,7 @@ it can be stopped without disturbing anything else). Everything goes through the
 The module starts the cluster once; the tests that break something come last and mend it."""
 import asyncio
 import dataclasses
+import json
 import shutil
 import signal
 import subprocess
@@ -87,7 +88,6 @@ def events_of(postgres_url, sender):
         rows = connection.execute(sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
                                   {"s": sender}).all()
     engine.dispose()
-    import json
     return [(kind, json.loads(data)) for kind, data in rows]
 
 

@@ -1,6 +1,5 @@
 """The topic catalogue, training data and answers fit together."""
 import re
-import string
 from collections import Counter
 from pathlib import Path
 

@@ -3,7 +3,6 @@ is gone: pushes reach a socket on the other replica, limits hold across replicas
 Redis the gateway still answers (with a warning in its log)."""
 import asyncio
 import dataclasses
-import json
 import uuid
 
 import aiohttp
