@@ -1,6 +1,7 @@
 """Audit log of the counsellors' page, in the bookings database: every login (and failed
 attempt, with the address it came from), logout, and which booking a counsellor saw or changed.
-Only appended to; read it with `python -m actions.bookings audit`."""
+Appended to, read with `python -m actions.bookings audit`, and emptied of entries older than
+AUDIT_RETENTION_DAYS by the retention job (bot/retention.py)."""
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import List, Optional
@@ -48,3 +49,11 @@ class AuditLog:
         with self.engine.connect() as connection:
             return [AuditEntry(row.at.replace(tzinfo=timezone.utc), row.actor, row.event, row.reference, row.address)
                     for row in connection.execute(query)]
+
+    def delete_before(self, cutoff: datetime, dry_run: bool = False) -> int:
+        """Deletes entries older than `cutoff` (the retention job); returns how many."""
+        old = audit_log.c.at < cutoff.astimezone(timezone.utc).replace(tzinfo=None)
+        with self.engine.begin() as connection:
+            if dry_run:
+                return connection.execute(sa.select(sa.func.count()).select_from(audit_log).where(old)).scalar()
+            return connection.execute(audit_log.delete().where(old)).rowcount

@@ -270,6 +270,20 @@ class BookingStore:
                                                                             request_key=None, updated_at=_now()))
         return result.rowcount, kept
 
+    def unlink_past_bookings(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
+        """Bookings whose appointment is more than `retention_days` past lose what links them to a
+        person's conversation (pseudonymous sender id, nickname, turn key); returns how many.
+        The booking itself (time, channel, status, reference) stays for the service's statistics."""
+        cutoff = _utc(now) - timedelta(days=retention_days)
+        linked = sa.and_(bookings.c.slot_start < cutoff, sa.or_(
+            bookings.c.sender_id.is_not(None), bookings.c.nickname.is_not(None), bookings.c.request_key.is_not(None)))
+        with self.engine.begin() as connection:
+            if dry_run:
+                return connection.execute(sa.select(sa.func.count()).select_from(bookings).where(linked)).scalar()
+            result = connection.execute(bookings.update().where(linked).values(
+                sender_id=None, nickname=None, request_key=None, updated_at=_now()))
+        return result.rowcount
+
     def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
         """Erases phone numbers of appointments more than `retention_days` ago; returns how many.
 

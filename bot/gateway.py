@@ -58,8 +58,9 @@ def _schedule_retention(app: web.Application, settings: Settings, conversations:
         while True:
             try:
                 report = await asyncio.get_running_loop().run_in_executor(
-                    None, apply_retention, conversations, bookings, settings.conversation_retention_days)
-                if report.conversations or report.phones:
+                    None, lambda: apply_retention(conversations, bookings, settings.conversation_retention_days,
+                                                  audit_days=settings.audit_retention_days))
+                if report.conversations or report.phones or report.unlinked or report.audit_entries:
                     log.info("Retention: deleted %s", report)
             except Exception:  # a database hiccup must not stop the gateway; the next hour retries
                 log.exception("Retention job failed")

@@ -1,5 +1,7 @@
 """Deletes what is kept longer than needed: conversations idle for CONVERSATION_RETENTION_DAYS
-(default 30) and booking phone numbers some days after the appointment (content/booking.yml).
+(default 30); booking phone numbers, and what links a booking to a conversation, some days
+after the appointment (phone_retention_days in content/booking.yml); counsellors' audit log
+entries older than AUDIT_RETENTION_DAYS (default 365).
 Idempotent; the gateway runs it every hour, and it can be run by hand:
 
     .venv/bin/python -m bot.retention --dry-run    # prints what it would delete
@@ -9,8 +11,9 @@ import argparse
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from actions.audit_log import AuditLog
 from actions.booking_store import BookingStore
 from actions.content import load
 from bot.conversation_store import ConversationStore, tracker_store_url
@@ -25,21 +28,27 @@ class RetentionReport:
     conversations: int
     events: int
     phones: int
+    unlinked: int = 0
+    audit_entries: int = 0
 
     def __str__(self) -> str:
-        return f"{self.conversations} conversations ({self.events} events), {self.phones} phone numbers"
+        return (f"{self.conversations} conversations ({self.events} events), {self.phones} phone numbers, "
+                f"{self.unlinked} bookings unlinked from conversations, {self.audit_entries} audit log entries")
 
 
 def apply_retention(conversations: ConversationStore, bookings: BookingStore, retention_days: float,
-                    now: float = None, dry_run: bool = False) -> RetentionReport:
+                    now: float = None, dry_run: bool = False, audit_days: float = 365) -> RetentionReport:
     now = time.time() if now is None else now
     cutoff = now - retention_days * DAY
     idle, events = conversations.idle_conversations(cutoff)
     if not dry_run and idle:
         events = conversations.delete_idle(cutoff)
     phone_days = load("booking.yml")["phone_retention_days"]
-    phones = bookings.erase_expired_phones(datetime.fromtimestamp(now, timezone.utc), phone_days, dry_run=dry_run)
-    return RetentionReport(idle, events, phones)
+    moment = datetime.fromtimestamp(now, timezone.utc)
+    phones = bookings.erase_expired_phones(moment, phone_days, dry_run=dry_run)
+    unlinked = bookings.unlink_past_bookings(moment, phone_days, dry_run=dry_run)
+    audit = AuditLog(bookings.engine).delete_before(moment - timedelta(days=audit_days), dry_run=dry_run)
+    return RetentionReport(idle, events, phones, unlinked, audit)
 
 
 def main() -> int:
@@ -50,7 +59,8 @@ def main() -> int:
     bookings = BookingStore()
     bookings.migrate()
     report = apply_retention(ConversationStore(tracker_store_url(settings)), bookings,
-                             settings.conversation_retention_days, dry_run=args.dry_run)
+                             settings.conversation_retention_days, dry_run=args.dry_run,
+                             audit_days=settings.audit_retention_days)
     print(("Would delete: " if args.dry_run else "Deleted: ") + str(report))
     return 0
 

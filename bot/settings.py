@@ -40,6 +40,7 @@ class Settings:
     flood_window_seconds: float = 10
     sender_id_secret: str = ""
     conversation_retention_days: float = 30  # idle conversations are deleted after this
+    audit_retention_days: float = 365        # counsellors' audit log entries are deleted after this
     tracker_store_url: str = ""  # PostgreSQL for Rasa's tracker store; empty: SQLite in tracker_db
     lock_store_url: str = ""     # Redis for Rasa's lock store; empty: in memory (one Rasa process)
     gateway_redis_url: str = ""  # Redis shared by gateway replicas; empty: state in the process
@@ -98,6 +99,7 @@ def load_settings() -> Settings:
         flood_window_seconds=float(_env("FLOOD_WINDOW_SECONDS", "10")),
         sender_id_secret=_env("SENDER_ID_SECRET", ""),
         conversation_retention_days=float(_env("CONVERSATION_RETENTION_DAYS", "30")),
+        audit_retention_days=float(_env("AUDIT_RETENTION_DAYS", "365")),
         public_url=_env("PUBLIC_URL", "").rstrip("/"),
         tracker_store_url=_env("TRACKER_STORE_URL", ""),
         lock_store_url=_env("LOCK_STORE_URL", ""),

@@ -221,4 +221,22 @@ def test_a_booking_survives_its_postgresql_connections_being_cut(postgres_url):
     assert cut >= 1
     booking = store.book(slot, "chat", seats=1, request_key="d" * 64)
     assert store.find(booking.reference).status == "booked"
+    with store.engine.begin() as connection:  # the database is shared with the module's other tests
+        connection.execute(sa.text("DELETE FROM bookings"))
     store.engine.dispose()
+
+
+def test_a_week_after_the_appointment_a_booking_no_longer_points_to_a_conversation(store):
+    past = datetime(2027, 1, 4, 9, 0, tzinfo=OSLO)
+    recent = datetime(2027, 1, 11, 9, 0, tzinfo=OSLO)
+    store.book(past, "chat", seats=1, sender_id="pseudo-old", nickname="Kim", request_key="e" * 64)
+    kept = store.book(recent, "chat", seats=1, sender_id="pseudo-new")
+    now = datetime(2027, 1, 12, 12, 0, tzinfo=OSLO)
+    assert store.unlink_past_bookings(now, 7, dry_run=True) == 1
+    assert store.unlink_past_bookings(now, 7) == 1
+    assert store.unlink_past_bookings(now, 7) == 0  # idempotent
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT sender_id, nickname, request_key, status FROM bookings "
+                                          "ORDER BY slot_start")).all()
+    assert rows[0] == (None, None, None, "booked")  # the booking stays, unlinked
+    assert store.find(kept.reference).sender_id == "pseudo-new"

@@ -89,3 +89,24 @@ def test_retention_command_line_dry_run(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "Would delete: 1 conversations (2 events), 0 phone numbers" in run.stdout
     assert ConversationStore(f"sqlite:///{tmp_path / 'tracker.db'}").count("web-old") == 2
+
+
+def test_retention_deletes_audit_entries_older_than_their_limit(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from actions.audit_log import AuditLog, audit_log
+    from actions.booking_store import BookingStore
+    from bot.retention import apply_retention
+
+    bookings = BookingStore(f"sqlite:///{tmp_path / 'bookings.db'}")
+    bookings.migrate()
+    audit = AuditLog(bookings.engine)
+    audit.record("radgiver", "login")
+    long_ago = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=400)
+    with bookings.engine.begin() as connection:
+        connection.execute(audit_log.insert().values(at=long_ago, actor="radgiver", event="login"))
+    conversations = ConversationStore(f"sqlite:///{tmp_path / 'tracker.db'}")
+    assert apply_retention(conversations, bookings, 30, dry_run=True).audit_entries == 1
+    assert apply_retention(conversations, bookings, 30).audit_entries == 1
+    assert [entry.event for entry in audit.entries()] == ["login"]
+    assert apply_retention(conversations, bookings, 30).audit_entries == 0

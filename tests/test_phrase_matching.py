@@ -61,9 +61,24 @@ def backstop():
     ("han puster ikke", "crisis_medical"),
     ("hun bløder kraftig og er besvimt", "crisis_medical"),
     ("jenta så ut som hun var under 18", "crisis_exploitation"),
+    ("drakk altfor mye, husker ingenting, men han sier vi hadde sex", "crisis_assault"),
+    ("jeg er redd noen har hatt sex med meg mens jeg var borte", "crisis_assault"),
+    ("kjæresten min sliter med å puste etter tabletten", "crisis_medical"),
+    ("tunga er hoven etter at jeg tok medisinen", "crisis_medical"),
+    ("jeg tror jenta på salongen blir tvunget av sjefen sin", "crisis_exploitation"),
 ])
 def test_backstop_catches_high_risk_phrases(backstop, text, intent):
     assert backstop.crisis_for(text, {"name": "faq", "confidence": 0.99})["intent"] == intent
+
+
+@pytest.mark.parametrize("text", [
+    "blir jeg tvunget til å oppgi navn når jeg tester meg",
+    "husker ingenting av det legen sa om prøvesvaret",
+    "de sier man ikke blir tvunget til noe der",
+    "er det vanskelig å få time hos fastlegen",
+])
+def test_backstop_leaves_ordinary_questions_alone(backstop, text):
+    assert backstop.crisis_for(text, {"name": "faq", "confidence": 0.99}) is None
 
 
 def test_backstop_is_silent_on_every_faq_and_dialogue_training_example(backstop):
