@@ -24,6 +24,7 @@ from bot.cluster import plan_cluster, restart_the_dead, start_cluster, wait_for_
 from bot.processes import action_server_up, stop
 from bot.pseudonyms import Pseudonyms, load_secret
 from tests.conftest import free_port, postgres_url  # noqa: F401 (fixture)
+from tests.fake_telegram import FakeTelegram
 
 
 class RedisServer:
@@ -49,12 +50,20 @@ class RedisServer:
 
 
 @pytest.fixture(scope="module")
-def cluster(stack, postgres_url, tmp_path_factory):
+def telegram():
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(stack, postgres_url, tmp_path_factory, telegram):
     own_redis = RedisServer(free_port())
     own_redis.start()
     env = {"TRACKER_STORE_URL": postgres_url, "DATABASE_URL": postgres_url, "LOCK_STORE_URL": "",
            "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{own_redis.port}/0",
-           "FLOOD_MESSAGES": "50", "WEB_ADDRESS_MESSAGES": "100000"}
+           "FLOOD_MESSAGES": "50", "WEB_ADDRESS_MESSAGES": "100000",
+           "TELEGRAM_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.api_url, "TELEGRAM_POLL_TIMEOUT": "1"}
     base = dataclasses.replace(stack.settings, var_dir=tmp_path_factory.mktemp("cluster-var"))
     plan = plan_cluster(base, 2, free_port(), iter(free_port, None), env)
     running = start_cluster(plan)
@@ -129,6 +138,19 @@ def test_a_booking_whose_turns_alternate_between_gateway_replicas_keeps_its_stat
                                     {"s": pseudonyms.sender_id("web", session)}).scalar()
     engine.dispose()
     assert booked == 1
+
+
+def test_telegram_long_polling_runs_in_exactly_one_replica_and_answers(cluster, telegram):
+    """Two pollers would take updates from each other (Telegram answers the second with 409),
+    so the cluster gives the token to the first gateway only, unless a webhook is set."""
+    running, _, _ = cluster
+    logs = running.plan.base.var_dir / "logs"
+    assert "Telegram channel on (long polling)" in (logs / "gateway-1.log").read_text()
+    assert "Telegram channel off" in (logs / "gateway-2.log").read_text()
+    chat = 424242
+    telegram.message(chat, "hva er klamydia")
+    answer = telegram.wait_for_messages(chat, 1)
+    assert "lamydia" in answer[0]["text"]
 
 
 def test_twenty_messages_at_once_over_http_are_each_answered_once(cluster, postgres_url):
