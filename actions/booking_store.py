@@ -25,7 +25,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ACTIVE = ("booked", "blocked")
 LOST_CONNECTION_PAUSES = (0.2, 0.5, 1.0, 2.0, 3.0)
-MIGRATION_LOCK = 7_351_204  # any number, the same in every process that migrates this database
+MIGRATION_LOCK = 7_351_204
+LINK_TO_CONVERSATION = ("sender_id", "nickname", "request_key")  # emptied on deletion and after retention  # any number, the same in every process that migrates this database
 
 metadata = sa.MetaData()
 bookings = sa.Table(
@@ -166,7 +167,7 @@ class BookingStore:
             if earlier is None:
                 raise
             return earlier
-        return self.find(references[-1])
+        return self._find(references[-1])  # book() already retries as a whole
 
     def _booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
         if request_key is None:
@@ -190,6 +191,9 @@ class BookingStore:
 
     @survives_lost_connections
     def find(self, reference: str) -> Booking:
+        return self._find(reference)
+
+    def _find(self, reference: str) -> Booking:
         with self.engine.connect() as connection:
             row = connection.execute(
                 sa.select(bookings).where(bookings.c.reference == normalise_code(reference))).first()
@@ -223,7 +227,6 @@ class BookingStore:
         return self.find(reference)
 
     # --- availability -------------------------------------------------------------------------
-    @survives_lost_connections
     def taken_counts(self, start: datetime, end: datetime) -> dict:
         query = (sa.select(bookings.c.slot_start, sa.func.count())
                  .where(bookings.c.status.in_(ACTIVE), bookings.c.slot_start >= _utc(start),
@@ -266,33 +269,31 @@ class BookingStore:
             kept = connection.execute(sa.select(sa.func.count()).select_from(bookings)
                                       .where(mine, call_to_come, bookings.c.phone.is_not(None))).scalar()
             connection.execute(bookings.update().where(mine, sa.not_(call_to_come)).values(phone=None))
-            result = connection.execute(bookings.update().where(mine).values(sender_id=None, nickname=None,
-                                                                            request_key=None, updated_at=_now()))
+            result = connection.execute(bookings.update().where(mine).values(
+                **{column: None for column in LINK_TO_CONVERSATION}, updated_at=_now()))
         return result.rowcount, kept
 
     def unlink_past_bookings(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
         """Bookings whose appointment is more than `retention_days` past lose what links them to a
         person's conversation (pseudonymous sender id, nickname, turn key); returns how many.
         The booking itself (time, channel, status, reference) stays for the service's statistics."""
-        cutoff = _utc(now) - timedelta(days=retention_days)
-        linked = sa.and_(bookings.c.slot_start < cutoff, sa.or_(
-            bookings.c.sender_id.is_not(None), bookings.c.nickname.is_not(None), bookings.c.request_key.is_not(None)))
-        with self.engine.begin() as connection:
-            if dry_run:
-                return connection.execute(sa.select(sa.func.count()).select_from(bookings).where(linked)).scalar()
-            result = connection.execute(bookings.update().where(linked).values(
-                sender_id=None, nickname=None, request_key=None, updated_at=_now()))
-        return result.rowcount
+        linked = sa.or_(*(bookings.c[column].is_not(None) for column in LINK_TO_CONVERSATION))
+        return self._erase_past(now, retention_days, linked, LINK_TO_CONVERSATION, dry_run)
 
     def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
         """Erases phone numbers of appointments more than `retention_days` ago; returns how many.
 
         Idempotent: run it as often as you like (the launcher runs it at start and daily).
         """
-        cutoff = _utc(now) - timedelta(days=retention_days)
-        expired = sa.and_(bookings.c.slot_start < cutoff, bookings.c.phone.is_not(None))
+        return self._erase_past(now, retention_days, bookings.c.phone.is_not(None), ("phone",), dry_run)
+
+    def _erase_past(self, now: datetime, retention_days: int, holding, columns: Iterable[str], dry_run: bool) -> int:
+        """Empties `columns` of bookings more than `retention_days` past that are `holding` them;
+        returns how many bookings (only counts them with dry_run)."""
+        expired = sa.and_(bookings.c.slot_start < _utc(now) - timedelta(days=retention_days), holding)
         with self.engine.begin() as connection:
             if dry_run:
                 return connection.execute(sa.select(sa.func.count()).select_from(bookings).where(expired)).scalar()
-            result = connection.execute(bookings.update().where(expired).values(phone=None, updated_at=_now()))
+            result = connection.execute(bookings.update().where(expired).values(
+                **{column: None for column in columns}, updated_at=_now()))
         return result.rowcount

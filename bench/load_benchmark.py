@@ -21,8 +21,6 @@ import itertools
 import json
 import os
 import random
-import secrets
-import socket
 import statistics
 import sys
 import time
@@ -36,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.cluster import ensure_database, plan_cluster, start_cluster, wait_for_cluster  # noqa: E402
-from bot.processes import stop  # noqa: E402
+from bot.processes import free_port, stop, with_auth_token  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -52,12 +50,6 @@ QUESTIONS = [  # a realistic mix: Bokmål, nynorsk, English, typos, greetings, w
     "jeg har kjøpt sex og er bekymret", "kan jeg snakke med noen", "hvordan smitter herpes",
 ]
 BOOKING = ["jeg vil bestille en samtale", '/inform{"booking_channel": "chat"}', "SLOT", "/affirm"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclasses.dataclass
@@ -136,8 +128,7 @@ def summarise(samples: List[Sample], seconds: float) -> Dict[str, float]:
 
 
 def start(replicas: int, database_url: str, redis_url: str):
-    base = load_settings()
-    base = dataclasses.replace(base, var_dir=ROOT / "var" / "bench", rasa_auth_token=secrets.token_urlsafe(24),
+    base = dataclasses.replace(with_auth_token(load_settings()), var_dir=ROOT / "var" / "bench",
                                tracker_store_url=database_url)
     env = {"TRACKER_STORE_URL": database_url, "DATABASE_URL": database_url, "LOCK_STORE_URL": "",
            "GATEWAY_REDIS_URL": redis_url, "WEB_ADDRESS_MESSAGES": "1000000"}  # every user has one address here

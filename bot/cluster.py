@@ -16,7 +16,6 @@ turn across replicas (bot/turn_order.py), and Rasa's Redis lock is not safe acro
 import dataclasses
 import itertools
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from bot.launcher import telegram_status
 from bot.processes import (ensure_running, gateway_up, raise_interrupt, rasa_model_loaded, serve_until_interrupted,
-                           start_action_server, start_gateway, start_nginx, start_rasa, stop)
+                           start_action_server, start_gateway, start_nginx, start_rasa, stop, with_auth_token)
 from bot.settings import Settings, load_settings
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/radgivning"
@@ -183,6 +182,14 @@ def gateway_env(plan: ClusterPlan, replica: Replica) -> Dict[str, str]:
     return env
 
 
+# How each kind of process of a replica starts, by the RunningCluster list it goes in (in start order).
+STARTERS: Dict[str, Callable[[ClusterPlan, Replica], subprocess.Popen]] = {
+    "actions": lambda plan, r: start_action_server(r.action, f"actions-{r.number}.log", **plan.env),
+    "rasa": lambda plan, r: start_rasa(r.rasa, f"rasa-{r.number}.log", **plan.env),
+    "gateways": lambda plan, r: start_gateway(r.gateway, f"gateway-{r.number}.log", **gateway_env(plan, r)),
+}
+
+
 def start_cluster(plan: ClusterPlan) -> RunningCluster:
     (plan.base.var_dir / "logs").mkdir(parents=True, exist_ok=True)
     for part in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -190,12 +197,8 @@ def start_cluster(plan: ClusterPlan) -> RunningCluster:
     config = plan.directory / "nginx.conf"
     config.write_text(nginx_config(plan))
     running = RunningCluster(plan, start_nginx(config, plan.base.var_dir / "logs" / "nginx.log"), [], [], [])
-    for replica in plan.replicas:
-        running.actions.append(start_action_server(replica.action, f"actions-{replica.number}.log", **plan.env))
-        running.rasa.append(start_rasa(replica.rasa, f"rasa-{replica.number}.log", **plan.env))
-    for replica in plan.replicas:
-        running.gateways.append(start_gateway(replica.gateway, f"gateway-{replica.number}.log",
-                                              **gateway_env(plan, replica)))
+    for kind, start in STARTERS.items():  # action servers and Rasa first, gateways last
+        getattr(running, kind).extend(start(plan, replica) for replica in plan.replicas)
     return running
 
 
@@ -217,16 +220,13 @@ def restart_the_dead(running: RunningCluster) -> None:
     what the replicas are for). nginx exiting ends the cluster."""
     ensure_running([running.nginx])
     plan = running.plan
-    starters = {"actions": lambda r: start_action_server(r.action, f"actions-{r.number}.log", **plan.env),
-                "rasa": lambda r: start_rasa(r.rasa, f"rasa-{r.number}.log", **plan.env),
-                "gateways": lambda r: start_gateway(r.gateway, f"gateway-{r.number}.log", **gateway_env(plan, r))}
-    for kind, start in starters.items():
+    for kind, start in STARTERS.items():
         processes = getattr(running, kind)
         for index, (replica, process) in enumerate(zip(plan.replicas, processes)):
             if process.poll() is not None:
                 print(f"{kind} of replica {replica.number} exited with {process.returncode}; starting it again "
                       f"(see {plan.base.var_dir}/logs/)", flush=True)
-                processes[index] = start(replica)
+                processes[index] = start(plan, replica)
 
 
 def default_env(settings: Settings) -> Dict[str, str]:
@@ -238,9 +238,7 @@ def default_env(settings: Settings) -> Dict[str, str]:
 
 
 def main() -> int:
-    settings = load_settings()
-    if not settings.rasa_auth_token:  # Rasa's HTTP API is never left open: a fresh token per run
-        settings = dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(32))
+    settings = with_auth_token(load_settings())
     port = int(os.environ.get("CLUSTER_PORT", "8088"))
     replicas = int(os.environ.get("CLUSTER_REPLICAS", "2"))
     env = default_env(settings)

@@ -60,7 +60,7 @@ def _schedule_retention(app: web.Application, settings: Settings, conversations:
                 report = await asyncio.get_running_loop().run_in_executor(
                     None, lambda: apply_retention(conversations, bookings, settings.conversation_retention_days,
                                                   audit_days=settings.audit_retention_days))
-                if report.conversations or report.phones or report.unlinked or report.audit_entries:
+                if report:
                     log.info("Retention: deleted %s", report)
             except Exception:  # a database hiccup must not stop the gateway; the next hour retries
                 log.exception("Retention job failed")

@@ -4,14 +4,13 @@
     python -m bot.launcher --shell   # action server + a chat in this terminal
 """
 import argparse
-import dataclasses
-import secrets
 import signal
 import subprocess
 import sys
 
 from bot.processes import (ensure_running, process_env, raise_interrupt, rasa_run_command, serve_until_interrupted,
-                           start_action_server, start_gateway, start_rasa, stop, wait_until_ready)
+                           start_action_server, start_gateway, start_rasa, stop, wait_until_ready,
+                           with_auth_token)
 from bot.endpoints import write_endpoints
 from bot.settings import PROJECT_ROOT, load_settings
 
@@ -28,9 +27,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shell", action="store_true", help="chat with the bot in this terminal")
     args = parser.parse_args()
-    settings = load_settings()
-    if not settings.rasa_auth_token:  # Rasa's HTTP API is never left open: a fresh token per run
-        settings = dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(32))
+    settings = with_auth_token(load_settings())
     signal.signal(signal.SIGTERM, raise_interrupt)
 
     processes = [start_action_server(settings)]

@@ -3,17 +3,20 @@
 Used by the launcher (make run / make shell) and by the end-to-end tests, so both run the
 processes exactly the same way.
 """
+import dataclasses
 import json
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, NoReturn, Optional
 
 from bot.endpoints import write_endpoints
 from bot.settings import PROJECT_ROOT, Settings
@@ -37,6 +40,13 @@ def process_env(settings: Settings) -> Dict[str, str]:
         PYTHONPATH=str(PROJECT_ROOT),
     )
     return env
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now (for tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _spawn(command: List[str], settings: Settings, log_name: str, **extra_env: str) -> subprocess.Popen:
@@ -148,15 +158,19 @@ def raise_interrupt(*_):
     raise KeyboardInterrupt
 
 
-def serve_until_interrupted(check: Callable[[], None], every: float = 2.0) -> int:
-    """Calls check() every few seconds until Ctrl-C or SIGTERM (a service manager stopping us)."""
-    signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        while True:
-            check()
-            time.sleep(every)
-    except KeyboardInterrupt:
-        return 0
+def serve_until_interrupted(check: Callable[[], None], every: float = 2.0) -> NoReturn:
+    """Calls check() every few seconds until Ctrl-C, or SIGTERM once the caller has turned it
+    into KeyboardInterrupt with raise_interrupt (done first, so start-up is covered too)."""
+    while True:
+        check()
+        time.sleep(every)
+
+
+def with_auth_token(settings: Settings) -> Settings:
+    """Rasa's HTTP API is never left open: a fresh random token per run unless one is set."""
+    if settings.rasa_auth_token:
+        return settings
+    return dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(32))
 
 
 def stop(processes: List[subprocess.Popen], grace: float = 15) -> None:

@@ -31,6 +31,10 @@ class RetentionReport:
     unlinked: int = 0
     audit_entries: int = 0
 
+    def __bool__(self) -> bool:
+        """True when anything was (or, in a dry run, would be) deleted."""
+        return any((self.conversations, self.phones, self.unlinked, self.audit_entries))
+
     def __str__(self) -> str:
         return (f"{self.conversations} conversations ({self.events} events), {self.phones} phone numbers, "
                 f"{self.unlinked} bookings unlinked from conversations, {self.audit_entries} audit log entries")

@@ -1,5 +1,5 @@
+import contextlib
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -7,13 +7,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bot.processes import free_port  # noqa: E402,F401 (tests import it from here)
+
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@contextlib.asynccontextmanager
+async def visitor_socket(base_url: str, session: str):
+    """The widget's WebSocket to the gateway (or balancer) at base_url, past hello → history."""
+    import aiohttp
+    async with aiohttp.ClientSession() as client:
+        async with client.ws_connect(f"{base_url.replace('http', 'ws', 1)}/ws") as socket:
+            await socket.send_json({"type": "hello", "session": session})
+            assert (await socket.receive_json(timeout=30))["type"] == "history"
+            yield socket
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import aiohttp
 import pytest
 import redis
 import requests
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 from bot.cluster import plan_cluster, restart_the_dead, start_cluster, wait_for_cluster
 from bot.processes import action_server_up, stop
 from bot.pseudonyms import Pseudonyms, load_secret
-from tests.conftest import free_port, postgres_url  # noqa: F401 (fixture)
+from tests.conftest import free_port, postgres_url, visitor_socket  # noqa: F401 (fixture)
 from tests.fake_telegram import FakeTelegram
 
 
@@ -174,16 +173,13 @@ def test_twenty_messages_at_once_on_one_socket_keep_their_order(cluster, postgre
     texts = [f"hva er gonoré nummer {n}" for n in range(20)]
 
     async def visitor():
-        async with aiohttp.ClientSession() as client:
-            async with client.ws_connect(f"{running.plan.url.replace('http', 'ws')}/ws") as socket:
-                await socket.send_json({"type": "hello", "session": session})
-                assert (await socket.receive_json(timeout=30))["type"] == "history"
-                for number, text in enumerate(texts):
-                    await socket.send_json({"type": "message", "id": f"m{number}", "text": text})
-                answers = 0
-                while answers < len(texts):
-                    event = await socket.receive_json(timeout=120)
-                    answers += event["type"] == "message"
+        async with visitor_socket(running.plan.url, session) as socket:
+            for number, text in enumerate(texts):
+                await socket.send_json({"type": "message", "id": f"m{number}", "text": text})
+            answers = 0
+            while answers < len(texts):
+                event = await socket.receive_json(timeout=120)
+                answers += event["type"] == "message"
 
     asyncio.run(visitor())
     events = events_of(postgres_url, pseudonyms.sender_id("web", session))
@@ -196,21 +192,18 @@ def test_a_message_pushed_to_a_visitor_on_the_other_replica_arrives(cluster):
     session = uuid.uuid4().hex
 
     async def visitor():
-        async with aiohttp.ClientSession() as client:
-            async with client.ws_connect(f"{running.plan.url.replace('http', 'ws')}/ws") as socket:
-                socket_replica = socket._response.headers["X-Gateway-Replica"]
-                await socket.send_json({"type": "hello", "session": session})
-                assert (await socket.receive_json(timeout=30))["type"] == "history"
-                loop = asyncio.get_running_loop()
-                for _ in range(4):  # round robin: the other replica within two requests
-                    response = await loop.run_in_executor(None, post, cluster, session, "hva er syfilis")
-                    if response.headers["X-Gateway-Replica"] != socket_replica:
-                        break
-                assert response.headers["X-Gateway-Replica"] != socket_replica
-                while True:
-                    event = await socket.receive_json(timeout=30)
-                    if event["type"] == "message" and "yfilis" in event["message"]["text"]:
-                        return True
+        async with visitor_socket(running.plan.url, session) as socket:
+            socket_replica = socket._response.headers["X-Gateway-Replica"]
+            loop = asyncio.get_running_loop()
+            for _ in range(4):  # round robin: the other replica within two requests
+                response = await loop.run_in_executor(None, post, cluster, session, "hva er syfilis")
+                if response.headers["X-Gateway-Replica"] != socket_replica:
+                    break
+            assert response.headers["X-Gateway-Replica"] != socket_replica
+            while True:
+                event = await socket.receive_json(timeout=30)
+                if event["type"] == "message" and "yfilis" in event["message"]["text"]:
+                    return True
 
     assert asyncio.run(visitor())
 

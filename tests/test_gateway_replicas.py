@@ -5,13 +5,12 @@ import asyncio
 import dataclasses
 import uuid
 
-import aiohttp
 import pytest
 import redis
 import requests
 
 from bot.processes import start_gateway, stop, wait_for_gateway
-from tests.conftest import free_port
+from tests.conftest import free_port, visitor_socket
 
 GATEWAY_REDIS_URL = "redis://127.0.0.1:6379/4"
 NO_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
@@ -42,15 +41,12 @@ def test_a_message_for_a_visitor_reaches_their_socket_on_the_other_replica(gatew
     session = uuid.uuid4().hex
 
     async def visitor():
-        async with aiohttp.ClientSession() as client:
-            async with client.ws_connect(f"{first.gateway_url}/ws") as socket:
-                await socket.send_json({"type": "hello", "session": session})
-                assert (await socket.receive_json(timeout=30))["type"] == "history"
-                await asyncio.get_running_loop().run_in_executor(None, api, second, session, "hva er syfilis")
-                while True:
-                    event = await socket.receive_json(timeout=30)
-                    if event["type"] == "message":
-                        return event["message"]["text"]
+        async with visitor_socket(first.gateway_url, session) as socket:
+            await asyncio.get_running_loop().run_in_executor(None, api, second, session, "hva er syfilis")
+            while True:
+                event = await socket.receive_json(timeout=30)
+                if event["type"] == "message":
+                    return event["message"]["text"]
 
     assert "yfilis" in asyncio.run(visitor())
 

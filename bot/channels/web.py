@@ -107,20 +107,21 @@ class WebChannel:
             "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
         }
 
-    async def demo_page(self, request: web.Request) -> web.Response:
-        page = (ASSETS / "demo.html").read_text(encoding="utf-8")
-        for key, value in service_details().items():
-            page = page.replace("{" + key + "}", html.escape(value))
-        return web.Response(text=page, content_type="text/html", headers=self.page_headers())
-
-    async def privacy_page(self, request: web.Request) -> web.Response:
-        """The privacy page (content/personvern.html), with the service's details and retention filled in."""
-        values = {**service_details(), "retention_days": f"{self.settings.conversation_retention_days:g}",
-                  "phone_days": str(load("booking.yml")["phone_retention_days"])}
-        page = (CONTENT_DIR / "personvern.html").read_text(encoding="utf-8")
+    def filled_page(self, path: Path, values: Dict[str, str]) -> web.Response:
+        """An HTML page with its {placeholders} filled in (escaped)."""
+        page = path.read_text(encoding="utf-8")
         for key, value in values.items():
             page = page.replace("{" + key + "}", html.escape(value))
         return web.Response(text=page, content_type="text/html", headers=self.page_headers())
+
+    async def demo_page(self, request: web.Request) -> web.Response:
+        return self.filled_page(ASSETS / "demo.html", service_details())
+
+    async def privacy_page(self, request: web.Request) -> web.Response:
+        """The privacy page (content/personvern.html), with the service's details and retention filled in."""
+        return self.filled_page(CONTENT_DIR / "personvern.html", {
+            **service_details(), "retention_days": f"{self.settings.conversation_retention_days:g}",
+            "phone_days": str(load("booking.yml")["phone_retention_days"])})
 
     async def asset(self, request: web.Request) -> web.Response:
         name = request.path.lstrip("/")
