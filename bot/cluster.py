@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from bot.launcher import telegram_status
 from bot.processes import (ensure_running, gateway_up, raise_interrupt, rasa_model_loaded, serve_until_interrupted,
-                           start_action_server, start_gateway, start_nginx, start_rasa, stop, with_auth_token)
+                           start_action_server, start_gateway, start_nginx, start_rasa, stop_on_exit, with_auth_token)
 from bot.settings import Settings, load_settings
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/radgivning"
@@ -262,7 +262,7 @@ def main() -> int:
     finally:
         print("Stopping the cluster ...", flush=True)
         if running is not None:
-            stop(list(reversed(running.processes)))
+            stop_on_exit(list(reversed(running.processes)))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from bot.processes import (ensure_running, process_env, raise_interrupt, rasa_run_command, serve_until_interrupted,
-                           start_action_server, start_gateway, start_rasa, stop, wait_until_ready,
+                           start_action_server, start_gateway, start_rasa, stop_on_exit, wait_until_ready,
                            with_auth_token)
 from bot.endpoints import write_endpoints
 from bot.settings import PROJECT_ROOT, load_settings
@@ -53,7 +53,7 @@ def main() -> int:
         return 0
     finally:
         print("Stopping ...", flush=True)
-        stop(processes)
+        stop_on_exit(processes)
 
 
 if __name__ == "__main__":

@@ -173,6 +173,14 @@ def with_auth_token(settings: Settings) -> Settings:
     return dataclasses.replace(settings, rasa_auth_token=secrets.token_urlsafe(32))
 
 
+def stop_on_exit(processes: List[subprocess.Popen]) -> None:
+    """stop() for a launcher that is exiting: a second Ctrl-C or SIGTERM (a service manager, or
+    `timeout`, often sends one) must not cut the clean-up short and leave servers running."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    stop(processes)
+
+
 def stop(processes: List[subprocess.Popen], grace: float = 15) -> None:
     for process in processes:
         if process.poll() is None:
