@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import dates
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
-from actions.content import buttons_in, language_of, load, service_details, text_in
+from actions.content import buttons_in, language_of, latest_intent, load, service_details, text_in
 from actions.reference_codes import looks_like_code, normalise_code
 from actions.time_wishes import parse_wish
 from components.text_normalise import normalise, words
@@ -64,10 +64,6 @@ def format_time(moment: datetime, language: str, plan: Schedule) -> str:
 
 def now_local(plan: Schedule) -> datetime:
     return datetime.now(timezone.utc).astimezone(plan.timezone)
-
-
-def latest_intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def is_answer(tracker: Tracker) -> bool:

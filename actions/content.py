@@ -4,7 +4,7 @@ Files are re-read when they change on disk, so editors' changes apply without a 
 """
 import os
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import yaml
 
@@ -26,6 +26,11 @@ def load(name: str) -> Any:
 def language_of(tracker) -> str:
     """The conversation's language (slot `language`, set by the NLU's language guess)."""
     return tracker.get_slot("language") or "nb"
+
+
+def latest_intent(tracker) -> Optional[str]:
+    """The intent of the user's latest message (None before the first one)."""
+    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def text_in(entry: Dict[str, str], language: str) -> str:

@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.contact_time import ContactTime, parse_contact_time
-from actions.content import buttons_in, language_of, load, service_details, text_in
+from actions.content import buttons_in, language_of, latest_intent, load, service_details, text_in
 from actions.dates import format_date
 from actions.risk_advice import Advice, Deadline, Situation, advise
 from components.phrase_matcher import PhraseMatcher
@@ -72,10 +72,6 @@ def user_texts(tracker: Tracker, starting: bool) -> List[str]:
     texts = [event.get("text") or "" for event in reversed(tracker.events) if event.get("event") == "user"]
     texts = [text for text in texts[: 2 if starting else 1] if not text.startswith("/")]
     return texts
-
-
-def latest_intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 class ValidateRiskCheckForm(FormValidationAction):
