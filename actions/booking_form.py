@@ -13,20 +13,33 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import dates
+from actions import clock, dates
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
+from actions.channel_choice import ChannelChoice, channel_choice
+from actions.crisis_context import crisis_frame
 from actions.content import buttons_in, language_of, latest_intent, load, service_details, text_in
+from actions.dates import describe_week
+from actions.form_reading import (
+    MISSES_KEY,
+    heard_first,
+    may_carry_answer,
+    missed,
+    misses,
+    needs_way_out,
+    no_miss,
+    ordinal_choice,
+    payload_entities,
+)
 from actions.reference_codes import looks_like_code, normalise_code
 from actions.time_wishes import parse_wish
-from components.text_normalise import normalise, words
+from components.phrase_matcher import PhraseMatcher
+from components.text_normalise import normalise
 
-# Intents that are never an answer to a form question: they are handled by rules instead.
-NOT_ANSWERS = {"faq", "stop", "crisis_suicide", "crisis_assault", "crisis_medical", "crisis_exploitation"}
 MAX_OFFERED = 4
 OTHER_TIMES = "other_times"
 BOOKING_SLOTS = ("booking_channel", "booking_slot", "booking_phone", "booking_confirmed",
-                 "booking_wish", "booking_offered")
+                 "booking_wish", "booking_offered", "booking_not_channels", MISSES_KEY)
 
 _store: Optional[BookingStore] = None
 _last_erasure: Optional[datetime] = None
@@ -63,21 +76,11 @@ def format_time(moment: datetime, language: str, plan: Schedule) -> str:
 
 
 def now_local(plan: Schedule) -> datetime:
-    return datetime.now(timezone.utc).astimezone(plan.timezone)
+    return clock.now().astimezone(plan.timezone)
 
 
 def is_answer(tracker: Tracker) -> bool:
-    return latest_intent(tracker) not in NOT_ANSWERS
-
-
-def channel_in_text(text: str) -> Optional[str]:
-    tokens = words(text)
-    normalised = " ".join(tokens)
-    for channel, channel_words in texts()["channel_words"].items():
-        for word in channel_words:
-            if (" " in word and word in normalised) or word in tokens:
-                return channel
-    return None
+    return not heard_first(tracker)
 
 
 def norwegian_phone(text: str) -> Optional[str]:
@@ -89,7 +92,10 @@ def norwegian_phone(text: str) -> Optional[str]:
         number = phonenumbers.parse(digits, "NO")
     except phonenumbers.NumberParseException:
         return None
-    if number.country_code != 47 or not phonenumbers.is_valid_number(number):
+    national = str(number.national_number)
+    # Eight digits in a Norwegian range (2-7 landline, 4 and 9 mobile). Not "is_valid_number":
+    # its table of allocated blocks lags behind new mobile series, and a caller is never refused.
+    if number.country_code != 47 or len(national) != 8 or national[0] not in "23456789":
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
@@ -102,7 +108,7 @@ class KeepingHelperSlots:
     """Mixin for FormValidationAction: rasa-sdk returns only validated *required* slots; this keeps
     helper slots set while extracting. (Not an Action itself, so rasa-sdk does not register it.)"""
 
-    helper_slots = ("booking_wish",)
+    helper_slots = ("booking_wish", MISSES_KEY)
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         extraction = await self.get_extraction_events(dispatcher, tracker, domain)
@@ -113,7 +119,53 @@ class KeepingHelperSlots:
         return kept + validation
 
 
+def practical_answer(text: str, tracker: Tracker) -> Optional[str]:
+    """The answer to a practical question about the call ("kan dere ringe fra skjult nummer?")."""
+    questions = texts().get("practical_questions") or {}
+    matcher = PhraseMatcher({key: entry["words"] for key, entry in questions.items()})
+    found = matcher.best_match(text)
+    return say_entry(questions[found.label], tracker) if found else None
+
+
+def say_entry(entry: Dict[str, str], tracker: Tracker, **values: Any) -> str:
+    return text_in(entry, language_of(tracker)).format(**{**service_details(), **values})
+
+
+def choice_in(text: str) -> ChannelChoice:
+    content = texts()
+    return channel_choice(text, content["channel_words"], content.get("negation_words") or [])
+
+
+def channel_in_text(text: str) -> Optional[str]:
+    return choice_in(text).wanted
+
+
+def in_wish(slot: str, wish) -> bool:
+    moment = datetime.fromisoformat(slot)
+    return wish.start.date() <= moment.date() and (wish.end is None or moment < wish.end)
+
+
+def accepts(text: str) -> bool:
+    """ "den passer", "ta den", "greit" said to a proposed time."""
+    return PhraseMatcher({"accept": texts().get("accept_words") or []}, max_gap=1).best_match(text) is not None
+
+
+def answer_the_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> None:
+    """The FAQ answer to a question asked together with an answer to the form."""
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+    topic = (selector.get("response") or {}).get("intent_response_key")
+    if latest_intent(tracker) == "faq" and topic and f"utter_{topic}" in (domain.get("responses") or {}):
+        dispatcher.utter_message(response=f"utter_{topic}")
+
+
+def offered_slots(tracker: Tracker) -> List[str]:
+    return list(tracker.get_slot("booking_offered") or [])
+
+
 class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
+    """Reads every message for all the booking's slots at once (actions/form_reading.py):
+    a global intent first (answered by the rules), then the slot asked, then any other."""
+
     def name(self) -> Text:
         return "validate_booking_form"
 
@@ -123,47 +175,109 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             return [slot for slot in domain_slots if slot != "booking_phone"]
         return domain_slots
 
-    def _asked(self, tracker: Tracker, slot: str) -> bool:
-        return tracker.get_slot("requested_slot") == slot
+    async def get_extraction_events(self, dispatcher, tracker, domain) -> List[EventType]:
+        carrying = heard_first(tracker) and may_carry_answer(tracker)
+        if heard_first(tracker) and not carrying:
+            return []
+        values = self.read(CollectingDispatcher() if carrying else dispatcher, tracker)
+        if carrying:
+            if not any(key != MISSES_KEY for key in values):
+                return []  # a question or small talk and nothing else: the rules answer it
+            answer_the_question(dispatcher, tracker, domain)
+            values = self.read(dispatcher, tracker)
+        return [SlotSet(slot, value) for slot, value in values.items()]
 
-    async def extract_booking_channel(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        given = entity(tracker, "booking_channel")
-        if given:
-            return {"booking_channel": given}
-        if not is_answer(tracker):
+    def read(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        given = payload_entities(tracker)
+        asked = tracker.get_slot("requested_slot")
+        intent = latest_intent(tracker)
+        values: Dict[Text, Any] = {}
+        answer = practical_answer(text, tracker) if not given else None
+        if answer:
+            dispatcher.utter_message(text=answer)
+        values.update(self._channel(text, given, tracker, dispatcher))
+        values.update(self._time(text, given, tracker, asked, intent, values))
+        values.update(self._phone(text, tracker, asked, values))
+        values.update(self._confirmation(tracker, asked, intent, values, dispatcher))
+        if values or answer:
+            values.update(no_miss())
+        elif asked:
+            values.update(missed(tracker))
+        return values
+
+    def _channel(self, text, given, tracker, dispatcher) -> Dict[Text, Any]:
+        current = tracker.get_slot("booking_channel")
+        if given.get("booking_channel"):
+            return {"booking_channel": given["booking_channel"]}
+        choice = choice_in(text)
+        ruled_out = set(tracker.get_slot("booking_not_channels") or []) | choice.ruled_out
+        values: Dict[Text, Any] = {}
+        if choice.ruled_out:
+            values["booking_not_channels"] = sorted(ruled_out)
+        if choice.wanted and choice.wanted != current:
+            values["booking_channel"] = choice.wanted
+            if current:  # a change of mind: the time stays if the new channel has it
+                dispatcher.utter_message(text=say("channel_changed", tracker, channel=channel_name(choice.wanted, tracker)))
+                slot = tracker.get_slot("booking_slot")
+                if slot and not schedule().is_slot(datetime.fromisoformat(slot), choice.wanted):
+                    values["booking_slot"] = None
+                values["booking_confirmed"] = None
+        elif current in choice.ruled_out:
+            values["booking_channel"] = None
+            values["booking_confirmed"] = None
+        return values
+
+    def _time(self, text, given, tracker, asked, intent, values) -> Dict[Text, Any]:
+        if given.get("booking_slot"):
+            return {"booking_slot": given["booking_slot"]}
+        plan = schedule()
+        offered = offered_slots(tracker)
+        if given.get("booking_wish") == OTHER_TIMES or normalise(text) in ("andre tider", "other times"):
+            after = offered[-1] if offered else now_local(plan).isoformat()
+            return {"booking_wish": f"after|{after}", "booking_slot": None}
+        wish = parse_wish(text, now_local(plan))
+        if asked == "booking_slot" and offered:
+            # "den første på torsdag": the first offered time on Thursday
+            within = [slot for slot in offered if wish.understood and in_wish(slot, wish)] if wish.understood else offered
+            chosen = ordinal_choice(text, within) if within else None
+            if chosen:
+                return {"booking_slot": chosen}
+            if intent == "affirm" or accepts(text):  # "ja det passer" to the time proposed first
+                channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
+                accepted = {"booking_slot": offered[0]}
+                if channel and channel != "phone":
+                    accepted["booking_confirmed"] = True
+                return accepted
+            if intent == "deny":
+                return {"booking_wish": f"after|{offered[0]}", "booking_slot": None}
+        if wish.understood and intent != "affirm":
+            end = wish.end.isoformat() if wish.end else ""
+            return {"booking_wish": f"{wish.start.isoformat()}|{end}", "booking_slot": None, "booking_confirmed": None}
+        return {}
+
+    def _phone(self, text, tracker, asked, values) -> Dict[Text, Any]:
+        channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
+        if channel != "phone" and asked != "booking_phone":
             return {}
-        asked = self._asked(tracker, "booking_channel")
-        starting = tracker.get_slot("requested_slot") is None
-        if not (asked or starting):
+        digits = sum(ch.isdigit() for ch in text)
+        if digits >= 8 or (asked == "booking_phone" and digits):
+            return {"booking_phone": text}
+        return {}
+
+    def _confirmation(self, tracker, asked, intent, values, dispatcher) -> Dict[Text, Any]:
+        if asked != "booking_confirmed" or "booking_confirmed" in values:
             return {}
-        channel = channel_in_text(tracker.latest_message.get("text") or "")
-        if channel or asked:
-            return {"booking_channel": channel or "unknown"}
+        if intent == "affirm":
+            return {"booking_confirmed": True}
+        changed = {k for k in values if k in ("booking_channel", "booking_slot", "booking_wish")}
+        if intent == "deny" and not changed:
+            dispatcher.utter_message(text=say("ask_what_to_change", tracker))
+            return {"booking_confirmed": None, "booking_slot": None, MISSES_KEY: None}
         return {}
 
     def validate_booking_channel(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         return {"booking_channel": value if value in schedule().channels else None}
-
-    async def extract_booking_slot(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        chosen = entity(tracker, "booking_slot")
-        if chosen:
-            return {"booking_slot": chosen}
-        starting = tracker.get_slot("requested_slot") is None
-        if not is_answer(tracker) or not (self._asked(tracker, "booking_slot") or starting):
-            return {}
-        text = tracker.latest_message.get("text") or ""
-        plan = schedule()
-        if entity(tracker, "booking_wish") == OTHER_TIMES or normalise(text) in ("andre tider", "other times"):
-            offered = tracker.get_slot("booking_offered") or []
-            after = offered[-1] if offered else now_local(plan).isoformat()
-            return {"booking_wish": f"after|{after}", "booking_slot": None}
-        wish = parse_wish(text, now_local(plan))
-        if wish.understood:
-            end = wish.end.isoformat() if wish.end else ""
-            return {"booking_wish": f"{wish.start.isoformat()}|{end}", "booking_slot": None}
-        if starting:
-            return {}
-        return {"booking_wish": "unclear", "booking_slot": None}
 
     def validate_booking_slot(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         plan = schedule()
@@ -171,17 +285,13 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             chosen = datetime.fromisoformat(value)
         except (TypeError, ValueError):
             return {"booking_slot": None}
+        channel = tracker.get_slot("booking_channel")
         free = store().free_slots(plan, now_local(plan), limit=1, wish_start=chosen,
-                                  wish_end=chosen + plan.slot_length)
-        if not plan.is_slot(chosen) or not free:
+                                  wish_end=chosen + plan.slot_length, channel=channel)
+        if not plan.is_slot(chosen, channel) or not free:
             dispatcher.utter_message(text=say("slot_gone", tracker))
-            return {"booking_slot": None}
+            return {"booking_slot": None, "booking_confirmed": None}
         return {"booking_slot": chosen.isoformat()}
-
-    async def extract_booking_phone(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        if not is_answer(tracker) or not self._asked(tracker, "booking_phone"):
-            return {}
-        return {"booking_phone": tracker.latest_message.get("text") or ""}
 
     def validate_booking_phone(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         number = norwegian_phone(value or "")
@@ -189,19 +299,28 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             dispatcher.utter_message(text=say("phone_invalid", tracker))
         return {"booking_phone": number}
 
-    async def extract_booking_confirmed(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        if not is_answer(tracker) or not self._asked(tracker, "booking_confirmed"):
-            return {}
-        intent = latest_intent(tracker)
-        if intent == "affirm":
-            return {"booking_confirmed": True}
-        # Anything else than yes: choose again (the form asks for channel and time anew).
-        dispatcher.utter_message(text=say("changed_mind", tracker))
-        return {"booking_confirmed": None, "booking_channel": None, "booking_slot": None,
-                "booking_phone": None, "booking_wish": None}
-
     def validate_booking_confirmed(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         return {"booking_confirmed": value}
+
+
+def channel_name(channel: str, tracker: Tracker) -> str:
+    return text_in(texts()["channel_names"][channel], language_of(tracker))
+
+
+def hours_of(channel: Optional[str], tracker: Tracker) -> str:
+    return describe_week(schedule().weekly_for(channel), language_of(tracker))
+
+
+def crisis_reminder(tracker: Tracker) -> Optional[str]:
+    entry = crisis_frame(tracker).get("reminder")
+    return text_in(entry, language_of(tracker)) if entry else None
+
+
+def way_out(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """After too many misses: the phone, a person, or leaving the form."""
+    dispatcher.utter_message(text=say("way_out", tracker, hours=hours_of("phone", tracker)),
+                             buttons=buttons_in(texts()["way_out_buttons"], language_of(tracker)))
+    return [SlotSet(MISSES_KEY, None)]
 
 
 class ActionAskBookingChannel(Action):
@@ -209,11 +328,25 @@ class ActionAskBookingChannel(Action):
         return "action_ask_booking_channel"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        if needs_way_out(tracker):
+            return way_out(dispatcher, tracker)
         language = language_of(tracker)
-        names = texts()["channel_names"]
-        buttons = [{"title": text_in(names[c], language), "payload": f'/inform{{"booking_channel": "{c}"}}'}
-                   for c in schedule().channels]
-        dispatcher.utter_message(text=say("ask_channel", tracker), buttons=buttons)
+        ruled_out = set(tracker.get_slot("booking_not_channels") or [])
+        choices = [c for c in schedule().channels if c not in ruled_out] or list(schedule().channels)
+        buttons = [{"title": channel_name(c, tracker), "payload": f'/inform{{"booking_channel": "{c}"}}'}
+                   for c in choices]
+        if misses(tracker):
+            text = say("reask_channel", tracker)
+        elif ruled_out:
+            joiner = " or " if language == "en" else " eller "
+            text = say("ask_channel_without", tracker, ruled_out=joiner.join(channel_name(c, tracker) for c in ruled_out),
+                       choices=joiner.join(channel_name(c, tracker) for c in choices))
+        else:
+            text = say("ask_channel", tracker)
+        reminder = crisis_reminder(tracker)
+        if reminder:  # booking right after a crisis answer: the lines that answer now come first
+            dispatcher.utter_message(text=reminder)
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 
@@ -235,26 +368,36 @@ def describe_wish(start: datetime, end: Optional[datetime], language: str, plan:
 
 
 class ActionAskBookingSlot(Action):
-    """Offers the nearest free slots that fit the user's wish, as buttons."""
+    """Proposes the first free time that fits the user's wish (in the channel's own hours), with
+    the next ones as buttons; says the channel's hours when the wish cannot be met."""
 
     def name(self) -> Text:
         return "action_ask_booking_slot"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        if needs_way_out(tracker):
+            return way_out(dispatcher, tracker)
         plan = schedule()
         language = language_of(tracker)
         now = now_local(plan)
+        channel = tracker.get_slot("booking_channel")
         wish = tracker.get_slot("booking_wish")
         start, end = wish_window(wish, plan)
-        offered = store().free_slots(plan, now, MAX_OFFERED, start, end) if start else []
-        if wish == "unclear":
+        offered = store().free_slots(plan, now, MAX_OFFERED, start, end, channel) if start else []
+        if misses(tracker):
             intro = say("wish_not_understood", tracker)
-        elif start and not offered:
+        elif start and offered:
+            intro = say("propose_slot", tracker, time=format_time(offered[0], language, plan),
+                        channel=channel_name(channel, tracker) if channel else "")
+        elif start:
             intro = say("no_slot_in_wish", tracker, wish=describe_wish(start, end, language, plan))
+            if channel:
+                intro = say("channel_hours", tracker, channel=channel_name(channel, tracker).capitalize(),
+                            hours=hours_of(channel, tracker)) + " " + intro
         else:
             intro = say("ask_slot", tracker)
         if not offered:
-            offered = store().free_slots(plan, now, MAX_OFFERED, start if start and not end else None)
+            offered = store().free_slots(plan, now, MAX_OFFERED, start if start and not end else None, None, channel)
         if not offered:
             dispatcher.utter_message(text=say("no_slots_at_all", tracker))
             return [SlotSet("booking_offered", [])]
@@ -271,7 +414,9 @@ class ActionAskBookingPhone(Action):
         return "action_ask_booking_phone"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(text=say("ask_phone", tracker))
+        if needs_way_out(tracker):
+            return way_out(dispatcher, tracker)
+        dispatcher.utter_message(text=say("reask_phone" if misses(tracker) else "ask_phone", tracker))
         # Tells the gateway that the next message may hold a phone number it should not mask.
         dispatcher.utter_message(json_message={"expects": "phone"})
         return []
@@ -293,10 +438,14 @@ class ActionAskBookingConfirmed(Action):
         return "action_ask_booking_confirmed"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        if needs_way_out(tracker):
+            return way_out(dispatcher, tracker)
         language = language_of(tracker)
         buttons = buttons_in(texts()["confirm_buttons"], language)
-        dispatcher.utter_message(text=say("ask_confirm", tracker, summary=summary(tracker, schedule())),
-                                 buttons=buttons)
+        text = say("ask_confirm", tracker, summary=summary(tracker, schedule()))
+        if misses(tracker):
+            text = say("reask_confirm", tracker) + "\n" + summary(tracker, schedule())
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 
@@ -347,15 +496,6 @@ class ActionSubmitBooking(Action):
                                         SlotSet("booking_moving", None)]
 
 
-class ActionBookingStopped(Action):
-    def name(self) -> Text:
-        return "action_booking_stopped"
-
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(text=say("stopped", tracker))
-        return clear_booking_slots() + [SlotSet("booking_moving", None), SlotSet("requested_slot", None)]
-
-
 # --- cancel or move a booking by its reference ------------------------------------------------
 def code_in_text(text: str) -> Optional[str]:
     """A reference code anywhere in the message ("ACD-479", "acd 479", "acd479")."""
@@ -393,12 +533,19 @@ class ValidateManageBookingForm(FormValidationAction):
         if not is_answer(tracker) or not (asked or starting):
             return {}
         code = code_in_text(tracker.latest_message.get("text") or "")
-        if code or asked:
-            return {"booking_reference": code or "unknown"}
-        return {}
+        if code:
+            return {"booking_reference": code}
+        # A booking made in this same conversation needs no code ("har en time på onsdag").
+        own = store().bookings_of_sender(tracker.sender_id)
+        if own:
+            return {"booking_reference": own[0].reference}
+        return {"booking_reference": "no_code"} if asked or tracker.get_slot("manage_action") else {}
 
     def validate_booking_reference(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        if value == "unknown" or active_booking(value) is None:
+        if value == "no_code":
+            dispatcher.utter_message(text=say("no_code_help", tracker, hours=hours_of("phone", tracker)))
+            return {"booking_reference": None, **missed(tracker)}
+        if active_booking(value) is None:
             dispatcher.utter_message(text=say("reference_unknown", tracker))
             return {"booking_reference": None}
         return {"booking_reference": value}
@@ -414,7 +561,7 @@ class ActionAskBookingReference(Action):
         return "action_ask_booking_reference"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(text=say("ask_reference", tracker))
+        dispatcher.utter_message(text=say("reask_reference" if misses(tracker) else "ask_reference", tracker))
         return []
 
 

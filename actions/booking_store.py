@@ -237,9 +237,9 @@ class BookingStore:
 
     @survives_lost_connections
     def free_slots(self, schedule: Schedule, now: datetime, limit: int,
-                   wish_start: datetime = None, wish_end: datetime = None) -> List[datetime]:
-        """The nearest slots with a free seat, in local time."""
-        candidates = list(schedule.bookable_slots(now, wish_start, wish_end))
+                   wish_start: datetime = None, wish_end: datetime = None, channel: str = None) -> List[datetime]:
+        """The nearest slots with a free seat, in local time (in the channel's own hours, if given)."""
+        candidates = list(schedule.bookable_slots(now, wish_start, wish_end, channel))
         if not candidates:
             return []
         taken = self.taken_counts(candidates[0], candidates[-1] + schedule.slot_length)
@@ -251,6 +251,14 @@ class BookingStore:
         query = (sa.select(bookings).where(bookings.c.slot_start >= _utc(start), bookings.c.slot_start < _utc(end),
                                           bookings.c.status.in_(tuple(statuses)))
                  .order_by(bookings.c.slot_start, bookings.c.seat))
+        with self.engine.connect() as connection:
+            return [Booking.from_row(row) for row in connection.execute(query)]
+
+    @survives_lost_connections
+    def bookings_of_sender(self, sender_id: str, statuses: Iterable[str] = ("booked",)) -> List[Booking]:
+        """The bookings this conversation made (until deletion or retention unlinks them)."""
+        query = (sa.select(bookings).where(bookings.c.sender_id == sender_id, bookings.c.status.in_(tuple(statuses)))
+                 .order_by(bookings.c.slot_start))
         with self.engine.connect() as connection:
             return [Booking.from_row(row) for row in connection.execute(query)]
 

@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import buttons_in, language_of, load, text_in
+from actions.crisis_context import crisis_frame
 
 FALLBACK_INTENT = "nlu_fallback"
 # Clicking "Noe annet" or picking a suggestion neither ends nor extends a streak of misses.
@@ -36,7 +37,11 @@ def misses_in_a_row(tracker: Tracker) -> int:
 
 
 def ranked_topics(parse_data: Dict[str, Any]) -> List[Tuple[str, float]]:
-    """Topics by likelihood; the faq intent is expanded into its retrieval keys."""
+    """Topics by likelihood: the topic classifier's own ranking (components/topic_classifier.py),
+    or else the intents with the faq intent expanded into its retrieval keys."""
+    if parse_data.get("topic_ranking"):
+        return [(entry["name"], float(entry.get("confidence") or 0.0)) for entry in parse_data["topic_ranking"]
+                if entry.get("name") and entry["name"] not in NOT_SUGGESTED]
     scored: List[Tuple[str, float]] = []
     selector = ((parse_data.get("response_selector") or {}).get("faq") or {})
     for entry in parse_data.get("intent_ranking") or []:
@@ -67,6 +72,11 @@ class ActionHandleFallback(Action):
     ) -> List[EventType]:
         texts = load("fallback.yml")
         language = language_of(tracker)
+        reminder = (crisis_frame(tracker) or {}).get("reminder")
+        if reminder:  # not understood after a crisis answer: the lines that help now, and a person
+            dispatcher.utter_message(text=text_in(reminder, language),
+                                     buttons=buttons_in(texts["human_offer_buttons"], language))
+            return [SlotSet("suggested_topics", None)]
         if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:
             dispatcher.utter_message(text=text_in(texts["human_offer"], language),
                                      buttons=buttons_in(texts["human_offer_buttons"], language))

@@ -8,7 +8,6 @@ Answers are read from buttons (entities) or from the text. Unlike the booking fo
 classifier takes for an FAQ question is still read as an answer first ("munnsex" answers "what
 kind of contact"); only when no answer is found does the form let the FAQ rule answer it.
 """
-import os
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Text
 from zoneinfo import ZoneInfo
@@ -17,16 +16,17 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import clock
 from actions.contact_time import ContactTime, parse_contact_time
-from actions.content import buttons_in, language_of, latest_intent, load, service_details, text_in
+from actions.content import buttons_in, language_of, load, service_details, text_in
 from actions.dates import format_date
+from actions.form_reading import heard_first, must_not_be_read
 from actions.risk_advice import Advice, Deadline, Situation, advise
 from components.phrase_matcher import PhraseMatcher
 
 OSLO = ZoneInfo("Europe/Oslo")
 TEXTS, RULES = "risk_check.yml", "risk_rules.yml"
 RISK_SLOTS = ("risk_when", "risk_contact", "risk_protection", "risk_symptoms", "risk_pregnancy")
-NEVER_ANSWERS = {"stop", "crisis_suicide", "crisis_assault", "crisis_medical", "crisis_exploitation"}
 ANSWERS = {"risk_contact": ("vaginal", "anal", "oral", "hand", "unknown"),
            "risk_protection": ("intact", "broke", "none", "unknown"),
            "risk_symptoms": ("yes", "no", "unknown"),
@@ -34,9 +34,8 @@ ANSWERS = {"risk_contact": ("vaginal", "anal", "oral", "hand", "unknown"),
 
 
 def now() -> datetime:
-    """Now in Europe/Oslo. RISK_CHECK_NOW (ISO time) freezes it, for the end-to-end tests."""
-    frozen = os.environ.get("RISK_CHECK_NOW")
-    return datetime.fromisoformat(frozen).astimezone(OSLO) if frozen else datetime.now(OSLO)
+    """Now in Europe/Oslo (actions/clock.py)."""
+    return clock.now().astimezone(OSLO)
 
 
 def say(key: str, language: str, **values: Any) -> str:
@@ -92,7 +91,9 @@ class ValidateRiskCheckForm(FormValidationAction):
         given = next(tracker.get_latest_entity_values(slot), None)
         if given:
             return {slot: given}
-        if latest_intent(tracker) in NEVER_ANSWERS:
+        # A crisis, goodbye or "slett samtalen" is never read as an answer; a question or small
+        # talk is, if it holds one ("munnsex" parses as an FAQ question), else the rules answer it.
+        if must_not_be_read(tracker):
             return {}
         requested = tracker.get_slot("requested_slot")
         asked, starting = requested == slot, requested is None
@@ -102,7 +103,7 @@ class ValidateRiskCheckForm(FormValidationAction):
             value = self._read(slot, text, asked)
             if value:
                 return {slot: value}
-        if asked and latest_intent(tracker) != "faq":
+        if asked and not heard_first(tracker):
             return {slot: "unclear"}
         return {}  # not an answer: the form rejects, and an FAQ question is answered by its rule
 
@@ -280,11 +281,3 @@ class ActionRiskAdvice(Action):
         dispatcher.utter_message(text=say("offer", language), buttons=buttons_in(load(TEXTS)["offer_buttons"], language))
         return [SlotSet(slot, None) for slot in RISK_SLOTS]
 
-
-class ActionRiskCheckStopped(Action):
-    def name(self) -> Text:
-        return "action_risk_check_stopped"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(text=say("stopped", language_of(tracker)))
-        return [SlotSet(slot, None) for slot in RISK_SLOTS] + [SlotSet("requested_slot", None)]

@@ -67,8 +67,13 @@ def _hour(hours: str, minutes: Optional[str], meridiem: Optional[str]) -> Option
     return time(hour, int(minutes or 0))
 
 
-def _day_window(text: str, today: date) -> Optional[Tuple[date, date]]:
-    """The days the user names, as [first, last] (inclusive)."""
+LATE_IN_THE_DAY = time(17, 0)  # a weekday named without a part of the day: today only before this
+
+
+def _day_window(text: str, today: date, now_time: time = time(0, 0),
+                part_end: Optional[time] = None) -> Optional[Tuple[date, date]]:
+    """The days the user names, as [first, last] (inclusive). A weekday means the next such day
+    whose asked-for part is still ahead ("tirsdag ettermiddag" on a Tuesday evening: next week)."""
     if re.search(r"\b(i overmorgen|overmorgen|i overimorgen)\b", text):
         day = today + timedelta(days=2)
         return day, day
@@ -93,7 +98,7 @@ def _day_window(text: str, today: date) -> Optional[Tuple[date, date]]:
     for weekday, names in WEEKDAYS.items():
         if any(re.search(rf"\b{name}\b", text) for name in names):
             ahead = (weekday - today.weekday()) % 7
-            if re.search(r"\b(neste|next)\b", text) and ahead == 0:
+            if ahead == 0 and (re.search(r"\b(neste|next)\b", text) or now_time >= (part_end or LATE_IN_THE_DAY)):
                 ahead = 7
             day = today + timedelta(days=ahead)
             return day, day
@@ -114,16 +119,16 @@ def parse_wish(raw: str, now: datetime) -> Wish:
     if ASAP.search(text):
         return Wish(now, None)
 
-    days = _day_window(text, now.date())
-    if days is None:
-        explicit = _explicit_date(raw, now)
-        days = (explicit, explicit) if explicit else None
-
     earliest, latest = time(0, 0), None
     for pattern, part in DAY_PART_WORDS:
         if re.search(pattern, text):
             first, last = DAY_PARTS[part]
             earliest, latest = time(first), time(last)
+
+    days = _day_window(text, now.date(), now.time(), latest)
+    if days is None:
+        explicit = _explicit_date(raw, now)
+        days = (explicit, explicit) if explicit else None
     after, before, at = AFTER.search(text), BEFORE.search(text), AT.search(text)
     if after:
         earliest = _hour(after.group(3), after.group(4), after.group(5)) or earliest

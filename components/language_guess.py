@@ -16,6 +16,8 @@ from components.stateless import StatelessComponent
 from components.text_normalise import normalise, words
 
 ENTITY = "language"
+REQUESTED_KEY = "language_requested"
+ANSWER_LANGUAGES = ("nb", "en")  # the languages answers are written in
 
 
 def _normalised_set(markers) -> set:
@@ -30,11 +32,14 @@ class LanguageGuesser:
         self.min_hits = min_hits
 
     def requested(self, text: Text) -> Optional[str]:
-        """The language a change_language request names, if any."""
+        """The language a change_language request names, if any (the most specific name wins:
+        "nynorsk" before "norsk")."""
         tokens = words(text)
-        for lang, names in self.requests.items():
-            if any(token in names for token in tokens):
-                return lang
+        normalised = " ".join(tokens)
+        for lang in ("nn", "other", "en", "nb"):
+            for name in self.requests.get(lang, ()):
+                if (" " in name and name in normalised) or name in tokens:
+                    return lang
         return None
 
     def guess(self, text: Text) -> Optional[str]:
@@ -42,6 +47,8 @@ class LanguageGuesser:
         en = sum(token in self.english for token in tokens)
         nb = sum(token in self.norwegian for token in tokens)
         if en >= self.min_hits and en > 2 * nb:
+            return "en"
+        if en >= 1 and nb == 0 and len(tokens) >= 3:  # "i must pay", "need to talk to sb"
             return "en"
         if nb >= self.min_hits and nb > 2 * en:
             return "nb"
@@ -63,7 +70,10 @@ class LanguageGuessExtractor(StatelessComponent):
         for message in messages:
             text = message.get(TEXT) or ""
             intent = (message.get(INTENT) or {}).get("name")
-            language = self.guesser.requested(text) if intent == "change_language" else None
+            requested = self.guesser.requested(text) if intent == "change_language" else None
+            if requested:  # which language was asked for, for an honest answer (actions/languages.py)
+                message.set(REQUESTED_KEY, requested, add_to_output=True)
+            language = requested if requested in ANSWER_LANGUAGES else None
             language = language or self.guesser.guess(text)
             if language:
                 entity = {"entity": ENTITY, "value": language, "start": 0, "end": len(text),

@@ -15,12 +15,14 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from components.crisis_marking import mark_crisis
+from components.parse_keys import REASON_KEY, is_command
 from components.phrase_matcher import PhraseMatcher
 from components.stateless import StatelessComponent
 
 logger = logging.getLogger(__name__)
 
-BACKSTOP_KEY = "safety_backstop"
+BACKSTOP_KEY = REASON_KEY
 
 
 def load_phrases(path: Text) -> Dict[str, List[str]]:
@@ -64,6 +66,8 @@ class SafetyBackstop(StatelessComponent):
         return None
 
     def _check(self, message: Message) -> None:
+        if is_command(message.get(TEXT)):
+            return
         ranking = message.get(INTENT_RANKING_KEY) or []
         # The classifier's own top intent, looking past the FallbackClassifier's verdict.
         predicted = next((r for r in ranking if r.get("name") != DEFAULT_NLU_FALLBACK_INTENT_NAME),
@@ -74,9 +78,5 @@ class SafetyBackstop(StatelessComponent):
         current = message.get(INTENT) or {}
         if current.get("name") == crisis["intent"] and current.get("confidence", 0) >= 1.0:
             return
-        intent = {"name": crisis["intent"], "confidence": 1.0}
-        ranking = [r for r in ranking if r.get("name") not in (crisis["intent"], DEFAULT_NLU_FALLBACK_INTENT_NAME)]
-        message.set(INTENT, intent, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [intent] + ranking, add_to_output=True)
-        message.set(BACKSTOP_KEY, crisis["reason"], add_to_output=True)
+        mark_crisis(message, crisis["intent"], crisis["reason"])
         logger.info("Safety backstop set intent %s (%s)", crisis["intent"], crisis["reason"])

@@ -34,7 +34,9 @@ def shared() -> Path:
 
 
 COUNSELLOR_PASSWORD = "riktig-hest-batteri-stift"
-RISK_CHECK_NOW = "2026-12-02T10:00:00+01:00"  # the risk check's clock in the action server (a Wednesday)
+# The action server's clock (actions/clock.py) during the tests: a Wednesday morning. Tests that
+# need another time write it to stack.clock_file and put this back afterwards.
+RISK_CHECK_NOW = "2026-12-02T10:00:00+01:00"
 
 
 class Stack:
@@ -43,6 +45,7 @@ class Stack:
     def __init__(self, settings) -> None:
         from bot.processes import start_action_server, start_rasa
         self.settings = settings
+        self.clock_file = Path(os.environ["ACTION_CLOCK_FILE"])
         self.host_page_port = free_port()  # a page on another origin that embeds the widget
         self.host_page_origin = f"http://127.0.0.1:{self.host_page_port}"
         self.action_server = start_action_server(settings)
@@ -89,8 +92,10 @@ def stack(tmp_path_factory):
     from bot.passwords import hash_password
     from bot.settings import Settings
     var_dir = tmp_path_factory.mktemp("var")
+    clock_file = var_dir / "action_clock"
+    clock_file.write_text(RISK_CHECK_NOW)
     os.environ.update(COUNSELLOR_USER="radgiver", COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
-                      COOKIE_SECURE="0", RISK_CHECK_NOW=RISK_CHECK_NOW)
+                      COOKIE_SECURE="0", ACTION_CLOCK_FILE=str(clock_file))
     settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",
                         action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
                         rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",

@@ -42,9 +42,9 @@ def slot_events(events):
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def next_free(count=1):
+def next_free(count=1, channel=None):
     plan = bf.schedule()
-    return bf.store().free_slots(plan, bf.now_local(plan), count)
+    return bf.store().free_slots(plan, bf.now_local(plan), count, channel=channel)
 
 
 @pytest.mark.parametrize("text, number", [
@@ -100,7 +100,7 @@ def test_a_wish_with_no_free_time_is_said_plainly():
 
 
 def test_a_taken_slot_is_refused_when_chosen(fresh_store):
-    slot = next_free()[0]
+    slot = next_free(channel="chat")[0]
     fresh_store.book(slot, "chat", 1)
     messages, events = run(bf.ValidateBookingForm(), tracker(
         "/inform", slots={"requested_slot": "booking_slot", "booking_channel": "chat"},
@@ -117,7 +117,7 @@ def test_invalid_phone_is_explained_and_asked_again():
 
 
 def test_phone_is_not_asked_for_chat_bookings():
-    slot = next_free()[0].isoformat()
+    slot = next_free(channel="chat")[0].isoformat()
     _, events = run(bf.ValidateBookingForm(), tracker(
         "/inform", slots={"requested_slot": "booking_slot", "booking_channel": "chat"},
         entities=[{"entity": "booking_slot", "value": slot}]))

@@ -1,0 +1,128 @@
+"""Answers follow-up questions in the frame of what came before (content/follow_ups.yml).
+
+After a crisis answer (actions/crisis_context.py), a follow-up stays with the crisis: the numbers again
+when the person hesitates, help without a police report, what is and isn't illegal for them,
+someone to talk to today. After an FAQ answer (slot last_topic), "hvor får jeg det?", "hva med
+hiv?" or "er det farlig?" are answered about that topic. With no context, the message is
+answered as the topic classifier understood it.
+"""
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import has_answer
+from actions.content import language_of, load, service_details, text_in
+from actions.crisis_context import crisis_frame
+from components.parse_keys import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
+
+TOPIC_KINDS = ("faq/sti_", "faq/test_")  # "hva med hiv?" after a test or infection topic
+# The `infection` entity's values (data/nlu/lookups.yml synonyms) and their FAQ topics.
+INFECTION_TOPICS = {"klamydia": "faq/sti_chlamydia", "gonoré": "faq/sti_gonorrhoea", "syfilis": "faq/sti_syphilis",
+                    "hiv": "faq/sti_hiv", "herpes": "faq/sti_herpes", "kondylomer": "faq/sti_hpv_warts",
+                    "hpv": "faq/sti_hpv_warts", "mykoplasma": "faq/sti_mycoplasma", "hepatitt": "faq/sti_hepatitis",
+                    "mpox": "faq/sti_mpox", "trikomonas": "faq/sti_other", "soppinfeksjon": "faq/sti_other",
+                    "bakteriell vaginose": "faq/sti_other"}
+
+
+def content() -> Dict[str, Any]:
+    return load("follow_ups.yml")
+
+
+def named_topic(tracker: Tracker, kind_prefix: str) -> Optional[str]:
+    """The topic of the infection the message names ("hva med hiv?" -> faq/sti_hiv)."""
+    infection = next(tracker.get_latest_entity_values("infection"), None)
+    if infection and kind_prefix == "faq/sti_":
+        return INFECTION_TOPICS.get(str(infection).lower())
+    return None
+
+
+def filled(text: str, language: str) -> str:
+    """A follow-up text with the service's hours ({hours}) and details filled in."""
+    from actions.booking_form import schedule
+    from actions.dates import describe_week
+    values = {**service_details(), "hours": describe_week(schedule().weekly_for(None), language)}
+    return text.format_map(values)
+
+
+def classifier_topic(tracker: Tracker) -> Optional[str]:
+    for entry in (tracker.latest_message or {}).get("topic_ranking") or []:
+        if entry.get("name") != FOLLOW_UP_INTENT:
+            return entry.get("name")
+    return None
+
+
+class ActionTalkToHuman(Action):
+    """ "Kan jeg snakke med noen på telefon?" is a booking; "snakke med et menneske" gets the
+    honest answer (no live chat yet) and the offer of a booking."""
+
+    def name(self) -> Text:
+        return "action_talk_to_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        from actions.booking_form import choice_in
+        if choice_in((tracker.latest_message or {}).get("text") or "").wanted:
+            return [FollowupAction("booking_form")]
+        dispatcher.utter_message(response="utter_talk_to_human")
+        return []
+
+
+class ActionFollowUp(Action):
+    def name(self) -> Text:
+        return "action_follow_up"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        kind = (tracker.latest_message or {}).get(FOLLOW_UP_KEY) or ""
+        language = language_of(tracker)
+        frame = crisis_frame(tracker)
+        if frame:
+            entry = frame.get(kind) or (frame.get("reminder") if kind in ("hesitate", "call_today", "dangerous")
+                                        or not tracker.get_slot("last_topic") else None)
+            if entry:
+                dispatcher.utter_message(text=filled(text_in(entry, language), language))
+                return []
+        if kind == "call_today":
+            return [FollowupAction("booking_form")]
+        if kind == "hesitate":
+            dispatcher.utter_message(response="utter_no_problem")
+            return []
+        topic = tracker.get_slot("last_topic")
+        answer = self.answer_for(tracker, topic, kind) if topic else None
+        if answer is None:
+            guess = classifier_topic(tracker)
+            answer = {"topic": guess} if guess and guess.startswith("faq/") else None
+        return self.say(answer, dispatcher, tracker, domain)
+
+    @staticmethod
+    def answer_for(tracker: Tracker, topic: str, kind: str) -> Optional[Dict[str, Any]]:
+        found = ((content().get("after_topic") or {}).get(topic) or {}).get(kind)
+        found = found or (content().get("default") or {}).get(kind)
+        if not found:
+            return None
+        if found.get("same_topic"):
+            return {"topic": topic}
+        if found.get("same_kind"):
+            prefix = next((p for p in TOPIC_KINDS if topic.startswith(p)), None)
+            named = named_topic(tracker, prefix) if prefix else None
+            return {"topic": named or topic}
+        return found
+
+    @staticmethod
+    def say(answer: Optional[Dict[str, Any]], dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[EventType]:
+        if not answer:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        topic = answer.get("topic")
+        if topic and has_answer(topic, domain):
+            dispatcher.utter_message(response=f"utter_{topic}")
+            return [SlotSet("last_topic", topic)]
+        if "nb" in answer:
+            language = language_of(tracker)
+            dispatcher.utter_message(text=filled(text_in(answer, language), language))
+            return []
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        return []

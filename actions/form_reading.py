@@ -1,0 +1,94 @@
+"""What every form (booking, cancel/move, risk check) does with a message before its own slots.
+
+1. A global intent is heard first: a crisis, deleting the conversation, goodbye, stop, asking for
+   a person, an FAQ question, small talk. The form extracts nothing from it, Rasa's rules answer
+   it (data/form_rules.yml), and the form goes on, pauses or ends.
+2. Then the slot the form asked for; then any other slot the message fills.
+3. A message that fills nothing is a miss: the form asks again with a hint of what is possible,
+   and after MAX_MISSES misses it offers a way out (phone, a counsellor, leaving the form).
+"""
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+
+from actions.content import latest_intent
+from components.parse_keys import CRISIS_INTENTS, FOLLOW_UP_INTENT, FOLLOW_UP_KEY
+from components.text_normalise import normalise
+
+# Heard before any slot, in every form. "faq" is here too: a question is answered, then the form
+# asks again. affirm/deny/inform are not: they are answers.
+GLOBAL_INTENTS = set(CRISIS_INTENTS) | {"forget_me", "goodbye", "stop", "talk_to_human", "faq", "out_of_scope",
+                                        "bot_challenge", "change_language", "thanks", "greet", FOLLOW_UP_INTENT}
+# Follow-ups a form reads itself: "vet ikke" is a miss to ask again, "i dag" may be a time.
+FORM_READS_FOLLOW_UPS = {"hesitate", "call_today"}
+MISSES_KEY = "form_misses"
+MAX_MISSES = 2  # re-asks after a miss; the next miss offers a way out
+
+ORDINALS = [
+    (r"\b(1|1\.|forste|fyrste|first|nummer en|nr en|den tidligste|tidligste|earliest)\b", 0),
+    (r"\b(2|2\.|andre|second|nummer to|nr to)\b", 1),
+    (r"\b(3|3\.|tredje|third|nummer tre|nr tre)\b", 2),
+    (r"\b(4|4\.|fjerde|fourth|nummer fire|nr fire)\b", 3),
+    (r"\b(siste|last|den seineste|seinaste)\b", -1),
+]
+
+
+# Entities that only a button's payload sets (/inform{"booking_slot": ...}): answers, never global.
+ANSWER_ENTITIES = {"booking_channel", "booking_slot", "booking_wish", "risk_when", "risk_contact",
+                   "risk_protection", "risk_symptoms", "risk_pregnancy"}
+
+
+def payload_entities(tracker: Tracker) -> Dict[str, Any]:
+    return {e["entity"]: e.get("value") for e in (tracker.latest_message or {}).get("entities") or []
+            if e.get("entity") in ANSWER_ENTITIES}
+
+
+# Global intents that may also carry an answer ("Da tar jeg den første. Hvor ligger kontoret?"):
+# the form reads them, and only when they answer nothing do the rules take them.
+# "nei, ikke telefon likevel, ta det på chat" may parse as stop: it is a correction.
+MAY_CARRY_ANSWERS = {"faq", "thanks", "greet", "out_of_scope", "bot_challenge", "change_language", "stop"}
+
+
+def may_carry_answer(tracker: Tracker) -> bool:
+    return latest_intent(tracker) in MAY_CARRY_ANSWERS
+
+
+def heard_first(tracker: Tracker) -> bool:
+    """True when the message is a global intent that the rules answer before the form's slots."""
+    if payload_entities(tracker):
+        return False
+    intent = latest_intent(tracker)
+    if intent == FOLLOW_UP_INTENT and (tracker.latest_message or {}).get(FOLLOW_UP_KEY) in FORM_READS_FOLLOW_UPS:
+        return False
+    return intent in GLOBAL_INTENTS
+
+
+def must_not_be_read(tracker: Tracker) -> bool:
+    """A global intent that is never an answer (a crisis, delete, goodbye, a person, a follow-up)."""
+    return heard_first(tracker) and not may_carry_answer(tracker)
+
+
+def misses(tracker: Tracker) -> int:
+    return int(float(tracker.get_slot(MISSES_KEY) or 0))
+
+
+def missed(tracker: Tracker) -> Dict[str, Any]:
+    return {MISSES_KEY: float(misses(tracker) + 1)}
+
+
+def no_miss() -> Dict[str, Any]:
+    return {MISSES_KEY: None}
+
+
+def needs_way_out(tracker: Tracker) -> bool:
+    return misses(tracker) > MAX_MISSES
+
+
+def ordinal_choice(text: str, options: List[str]) -> Optional[str]:
+    """ "den første", "nr 2", "the last one" -> that option; None if the text names no position."""
+    lowered = normalise(text)
+    for pattern, index in ORDINALS:
+        if options and re.search(pattern, lowered) and -len(options) <= index < len(options):
+            return options[index]
+    return None

@@ -1,0 +1,106 @@
+"""What the forms hear in the middle (data/form_rules.yml; actions/form_reading.py decides).
+
+- `action_reply_in_form`: a question or small talk is answered; the form then asks again.
+- `action_form_paused`: after a crisis the form waits (slot `paused_form`) until the user says
+  they want to go on; the slots filled so far are kept.
+- `action_form_left`: goodbye or stop ends the form; after goodbye the slots are kept, so a later
+  "jeg vil bestille" goes on where the user left off.
+"""
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import answered_topic, has_answer
+from actions.booking_form import BOOKING_SLOTS
+from actions.content import buttons_in, language_of, latest_intent, load, text_in
+from actions.follow_ups import ActionFollowUp
+from actions.form_reading import MISSES_KEY
+from actions.languages import ActionLanguageChanged
+from actions.risk_check import RISK_SLOTS
+from actions.risk_check import say as risk_say
+from components.parse_keys import FOLLOW_UP_INTENT
+
+REPLIES = {  # intent -> the response that answers it inside a form
+    "talk_to_human": "utter_talk_to_human",
+    "out_of_scope": "utter_out_of_scope",
+    "bot_challenge": "utter_bot_challenge",
+}
+
+
+def texts() -> Dict[str, Any]:
+    return load("forms.yml")
+
+
+def form_before(tracker: Tracker) -> Optional[str]:
+    """The form that was active before this turn deactivated it."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return event["name"]
+    return None
+
+
+def form_name(form: Optional[str], tracker: Tracker) -> str:
+    names = texts()["form_names"]
+    return text_in(names.get(form) or names["booking_form"], language_of(tracker))
+
+
+class ActionReplyInForm(Action):
+    def name(self) -> Text:
+        return "action_reply_in_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        intent = latest_intent(tracker)
+        if intent == FOLLOW_UP_INTENT:
+            return [e for e in await ActionFollowUp().run(dispatcher, tracker, domain)
+                    if e.get("event") != "followup"]
+        if intent == "faq":
+            topic = answered_topic(tracker)
+            if has_answer(topic, domain):
+                dispatcher.utter_message(response=f"utter_{topic}")
+                return [SlotSet("last_topic", topic)]
+            return []
+        if intent == "change_language":
+            return await ActionLanguageChanged().run(dispatcher, tracker, domain)
+        if intent == "thanks":
+            dispatcher.utter_message(text=text_in(texts()["thanks"], language_of(tracker)))
+        elif intent in REPLIES:
+            dispatcher.utter_message(response=REPLIES[intent])
+        return []
+
+
+class ActionFormPaused(Action):
+    def name(self) -> Text:
+        return "action_form_paused"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        form = form_before(tracker)
+        language = language_of(tracker)
+        dispatcher.utter_message(text=text_in(texts()["paused"], language).format(form=form_name(form, tracker)),
+                                 buttons=buttons_in(texts()["paused_buttons"], language))
+        return [SlotSet("paused_form", form), SlotSet("requested_slot", None), SlotSet(MISSES_KEY, None)]
+
+
+class ActionFormLeft(Action):
+    def name(self) -> Text:
+        return "action_form_left"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        form = form_before(tracker)
+        language = language_of(tracker)
+        reset = [SlotSet("requested_slot", None), SlotSet(MISSES_KEY, None), SlotSet("paused_form", None)]
+        if latest_intent(tracker) == "goodbye":
+            dispatcher.utter_message(text=text_in(texts()["left_for_now"], language).format(
+                form=form_name(form, tracker)))
+            dispatcher.utter_message(response="utter_goodbye")
+            return reset
+        if form == "risk_check_form":
+            dispatcher.utter_message(text=risk_say("stopped", language))
+            return reset + [SlotSet(slot, None) for slot in RISK_SLOTS]
+        dispatcher.utter_message(text=text_in(load("booking_texts.yml")["stopped"], language))
+        return reset + [SlotSet(slot, None) for slot in BOOKING_SLOTS] + [
+            SlotSet("booking_moving", None), SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]

@@ -1,0 +1,94 @@
+"""A calibrated linear text classifier on two kinds of features, without Rasa.
+
+- meaning: the multilingual e5 sentence vector (components/embedder.py), which carries nynorsk,
+  dialect, Swedish, Danish and English to the same place as Bokmål;
+- form: tf-idf of character n-grams of the normalised words (ae/o/a for æ/ø/å, no accents), which
+  carries typos, missing letters and rare words the vector blurs.
+A linear SVM separates the labels; a softmax with one temperature, fitted on out-of-fold scores,
+turns its scores into probabilities that mean what they say ("0.6" is right about 6 times in 10).
+Used by the topic classifier and by the crisis detector (components/*_classifier.py).
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from components.text_normalise import normalise
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores / max(temperature, 1e-3)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def best_temperature(scores: np.ndarray, gold: np.ndarray) -> float:
+    """The softmax temperature with the lowest negative log-likelihood on held-out scores."""
+    best, best_loss = 1.0, float("inf")
+    for temperature in np.geomspace(0.02, 2.0, 60):
+        probabilities = softmax(scores, temperature)
+        loss = -np.mean(np.log(probabilities[np.arange(len(gold)), gold] + 1e-12))
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best
+
+
+@dataclass
+class TextModel:
+    c: float = 0.5
+    meaning_weight: float = 1.0
+    class_weight: Optional[str] = None
+    folds: int = 3
+    labels: List[str] = field(default_factory=list)
+    temperature: float = 1.0
+    vectorizer: Optional[TfidfVectorizer] = None
+    svm: Optional[LinearSVC] = None
+
+    def _new_vectorizer(self) -> TfidfVectorizer:
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+                               preprocessor=normalise, dtype=np.float32)
+
+    def _new_svm(self) -> LinearSVC:
+        return LinearSVC(C=self.c, class_weight=self.class_weight, random_state=1)
+
+    def _features(self, vectorizer: TfidfVectorizer, texts: Sequence[str], vectors: np.ndarray):
+        return hstack([csr_matrix(vectors * self.meaning_weight), vectorizer.transform(texts)]).tocsr()
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray) -> "TextModel":
+        self.labels = sorted(set(labels))
+        index: Dict[str, int] = {label: i for i, label in enumerate(self.labels)}
+        gold = np.array([index[label] for label in labels])
+        self.temperature = self._calibrate(list(texts), gold, vectors)
+        self.vectorizer = self._new_vectorizer().fit(texts)
+        self.svm = self._new_svm().fit(self._features(self.vectorizer, texts, vectors), gold)
+        return self
+
+    def _calibrate(self, texts: List[str], gold: np.ndarray, vectors: np.ndarray) -> float:
+        """Temperature from out-of-fold scores, so it reflects messages the SVM has not seen."""
+        smallest_class = np.bincount(gold).min()
+        folds = min(self.folds, int(smallest_class))
+        if folds < 2:
+            return 1.0
+        scores = np.zeros((len(texts), len(self.labels)), np.float32)
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(texts, gold):
+            vectorizer = self._new_vectorizer().fit([texts[i] for i in train])
+            svm = self._new_svm().fit(self._features(vectorizer, [texts[i] for i in train], vectors[train]),
+                                      gold[train])
+            fold_scores = svm.decision_function(self._features(vectorizer, [texts[i] for i in test], vectors[test]))
+            scores[np.ix_(test, svm.classes_)] = fold_scores.reshape(len(test), -1)
+        return best_temperature(scores, gold)
+
+    def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """Rows of probabilities over self.labels, one row per text."""
+        scores = self.svm.decision_function(self._features(self.vectorizer, texts, vectors))
+        scores = scores.reshape(len(texts), -1)
+        if len(self.labels) == 2:  # a binary SVM gives one score: the second label's side
+            scores = np.hstack([-scores, scores]) / 2
+        return softmax(scores, self.temperature)

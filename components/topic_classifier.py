@@ -1,0 +1,168 @@
+"""Intent and FAQ topic in one classifier, with calibrated confidence.
+
+Every label of the catalogue is one class: the plain intents (greet, book_counsellor,
+crisis_suicide, ...) and each FAQ topic (faq/pep, ...). The output has the shape Rasa's dialogue
+expects from DIET + ResponseSelector: `intent` "faq" with a `response_selector` entry naming
+the topic, so `utter_faq` answers it. Extra output:
+- `topic_ranking`: the best labels with their probabilities (for "Mente du …?");
+- `second_topic`: another FAQ topic the message also asks about ("Les også: …"), found when the
+  whole message is split between two topics or one of its sentences asks something else.
+"""
+import logging
+import pickle
+import zlib
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.message_parts import parts_of, whole_vectors
+from components.parse_keys import (
+    PART_PROBABILITIES_KEY,
+    RETRIEVAL_INTENT,
+    SECOND_TOPIC_KEY,
+    TOPIC_RANKING_KEY,
+    is_command,
+)
+from components.text_model import TextModel
+
+logger = logging.getLogger(__name__)
+
+RANKING_LENGTH = 10
+
+
+def label_of(example: Message) -> Optional[str]:
+    return example.get(INTENT_RESPONSE_KEY) or example.get(INTENT)
+
+
+def intent_of(label: str) -> str:
+    return label.split("/", 1)[0]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class TopicClassifier(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "c": 0.5,  # the SVM's regularisation (smaller = smoother)
+            "meaning_weight": 1.0,  # weight of the e5 vector against the character n-grams
+            # A second FAQ topic is offered when it has at least this probability in the whole
+            # message, or is the clear winner (this probability) of one of its sentences.
+            "second_min_whole": 0.2,
+            "second_min_sentence": 0.6,
+            # Weight of the sentences against the whole message when a letter has several.
+            "sentence_weight": 0.3,
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[TextModel] = None) -> None:
+        self.config = config
+        self.model_storage = model_storage
+        self.resource = resource
+        self.model = model
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "TopicClassifier":
+        return cls(config, model_storage, resource)
+
+    # --- training ---------------------------------------------------------------------------
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [(m.get(TEXT), label_of(m)) for m in training_data.intent_examples if label_of(m)]
+        texts = [text for text, _ in examples]
+        labels = [label for _, label in examples]
+        model = TextModel(c=float(self.config["c"]), meaning_weight=float(self.config["meaning_weight"]))
+        self.model = model.fit(texts, labels, whole_vectors(texts))
+        logger.info("Topic classifier: %d examples, %d labels, temperature %.3f",
+                    len(texts), len(model.labels), model.temperature)
+        with self.model_storage.write_to(self.resource) as directory:
+            (directory / "topic_model.pkl").write_bytes(pickle.dumps(self.model))
+        return self.resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "TopicClassifier":
+        with model_storage.read_from(resource) as directory:
+            model = pickle.loads((directory / "topic_model.pkl").read_bytes())
+        return cls(config, model_storage, resource, model)
+
+    # --- inference --------------------------------------------------------------------------
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if self.model is None or not (message.get(TEXT) or "").strip() or is_command(message.get(TEXT)):
+                continue
+            ranked, second = self.classify(message)
+            self._set_output(message, ranked, second)
+        return messages
+
+    def classify(self, message: Message) -> Tuple[List[Tuple[str, float]], Optional[str]]:
+        parts = parts_of(message)
+        rows = self.model.probabilities(parts.texts, parts.vectors)
+        message.set(PART_PROBABILITIES_KEY, (self.model.labels, rows))  # for the crisis layer; not output
+        combined = rows[0]
+        if parts.has_pieces:
+            weight = float(self.config["sentence_weight"])
+            combined = (1 - weight) * rows[0] + weight * rows[1:].max(axis=0)
+            combined = combined / combined.sum()
+        order = np.argsort(-combined)
+        ranked = [(self.model.labels[i], float(combined[i])) for i in order[:RANKING_LENGTH]]
+        return ranked, self._second_topic(ranked, rows)
+
+    def _second_topic(self, ranked: List[Tuple[str, float]], rows: np.ndarray) -> Optional[str]:
+        best = ranked[0][0]
+        if not best.startswith(RETRIEVAL_INTENT + "/"):
+            return None
+        for label, probability in ranked[1:]:
+            if label.startswith(RETRIEVAL_INTENT + "/") and probability >= float(self.config["second_min_whole"]):
+                return label
+        for row in rows[1:]:
+            index = int(np.argmax(row))
+            label = self.model.labels[index]
+            if label != best and label.startswith(RETRIEVAL_INTENT + "/") \
+                    and row[index] >= float(self.config["second_min_sentence"]):
+                return label
+        return None
+
+    @staticmethod
+    def _set_output(message: Message, ranked: List[Tuple[str, float]], second: Optional[str]) -> None:
+        best_label, best_confidence = ranked[0]
+        intent_ranking: Dict[str, float] = {}
+        for label, probability in ranked:
+            intent_ranking.setdefault(intent_of(label), probability)
+        message.set(INTENT, {INTENT_NAME_KEY: intent_of(best_label), PREDICTED_CONFIDENCE_KEY: best_confidence},
+                    add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: c}
+                                         for n, c in intent_ranking.items()], add_to_output=True)
+        message.set(TOPIC_RANKING_KEY, [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: round(c, 4)}
+                                        for n, c in ranked], add_to_output=True)
+        message.set(SECOND_TOPIC_KEY, second, add_to_output=True)
+        faq = [(label, p) for label, p in ranked if label.startswith(RETRIEVAL_INTENT + "/")]
+        if faq:
+            message.set("response_selector", response_selector_output(faq), add_to_output=True)
+
+
+def response_selector_output(faq: List[Tuple[str, float]]) -> Dict[str, Any]:
+    """The `response_selector` entry that Rasa's ResponseSelector would write."""
+    key, confidence = faq[0]
+    return {
+        "all_retrieval_intents": [RETRIEVAL_INTENT],
+        RETRIEVAL_INTENT: {
+            "response": {"responses": [], PREDICTED_CONFIDENCE_KEY: confidence,
+                         INTENT_RESPONSE_KEY: key, "utter_action": f"utter_{key}"},
+            "ranking": [{"id": zlib.crc32(label.encode()), PREDICTED_CONFIDENCE_KEY: p, INTENT_RESPONSE_KEY: label}
+                        for label, p in faq],
+        },
+    }

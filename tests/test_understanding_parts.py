@@ -1,0 +1,65 @@
+"""The understanding components' parts, without a trained model or a Rasa server."""
+import numpy as np
+from rasa.shared.nlu.training_data.message import Message
+
+from components.crisis_marking import mark_crisis
+from components.parse_keys import DEFERRED_TOPIC_KEY, REASON_KEY, TOPIC_RANKING_KEY, is_command
+from components.sentences import pieces, sentences
+from components.text_model import TextModel, best_temperature, softmax
+
+
+def test_a_letter_is_read_sentence_by_sentence():
+    letter = "Hei. Jeg har et spørsmål om testing.\nKona vet ingenting! Hvor kan jeg teste meg?"
+    assert sentences(letter) == ["Hei.", "Jeg har et spørsmål om testing.", "Kona vet ingenting!",
+                                 "Hvor kan jeg teste meg?"]
+    # one-word sentences say too little alone; the rest are read one by one
+    assert pieces(letter) == ["Jeg har et spørsmål om testing.", "Kona vet ingenting!", "Hvor kan jeg teste meg?"]
+
+
+def test_a_run_on_message_is_read_in_overlapping_windows():
+    words = [f"ord{i}" for i in range(40)]
+    windows = pieces(" ".join(words))
+    assert len(windows) >= 3
+    assert windows[0].split()[0] == "ord0" and windows[-1].split()[-1] == "ord39"
+    # every word is in some window, and neighbouring windows overlap
+    assert set(" ".join(windows).split()) == set(words)
+    assert set(windows[0].split()) & set(windows[1].split())
+
+
+def test_a_short_message_is_one_piece():
+    assert pieces("hvor kan jeg teste meg") == []
+    assert pieces("") == []
+
+
+def test_softmax_temperature_is_fitted_to_held_out_scores():
+    scores = np.array([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
+    # right three times in four: the best temperature makes the top label about 0.75 likely
+    temperature = best_temperature(scores, np.array([0, 0, 0, 1]))
+    assert 0.7 < softmax(scores, temperature)[0, 0] < 0.8
+
+
+def test_text_model_gives_probabilities_that_sum_to_one():
+    texts = ["hvor kan jeg teste meg", "hvor tester jeg meg", "hva koster testen", "er testen gratis",
+             "hvor tar jeg en test", "koster det noe å teste seg"]
+    labels = ["where", "where", "cost", "cost", "where", "cost"]
+    vectors = np.zeros((len(texts), 8), np.float32)  # no meaning vectors: the words decide
+    model = TextModel(folds=2).fit(texts, labels, vectors)
+    rows = model.probabilities(["hva koster en test"], vectors[:1])
+    assert rows.shape == (1, 2) and abs(rows.sum() - 1) < 1e-6
+    assert model.labels[int(rows.argmax())] == "cost"
+
+
+def test_button_payloads_are_left_to_rasa():
+    assert is_command("/affirm") and is_command(' /inform{"x": 1}')
+    assert not is_command("hei / hallo")
+
+
+def test_a_crisis_keeps_the_question_the_message_also_asked():
+    message = Message.build(text="…")
+    message.set("intent", {"name": "faq", "confidence": 0.8})
+    message.set(TOPIC_RANKING_KEY, [{"name": "faq/test_window_period", "confidence": 0.62},
+                                    {"name": "crisis_suicide", "confidence": 0.2}])
+    mark_crisis(message, "crisis_suicide", "detector")
+    assert message.get("intent") == {"name": "crisis_suicide", "confidence": 1.0}
+    assert message.get(REASON_KEY) == "detector"
+    assert message.get(DEFERRED_TOPIC_KEY) == "faq/test_window_period"
