@@ -140,11 +140,6 @@ def channel_in_text(text: str) -> Optional[str]:
     return choice_in(text).wanted
 
 
-def in_wish(slot: str, wish) -> bool:
-    moment = datetime.fromisoformat(slot)
-    return wish.start.date() <= moment.date() and (wish.end is None or moment < wish.end)
-
-
 def accepts(text: str) -> bool:
     """ "den passer", "ta den", "greit" said to a proposed time."""
     return PhraseMatcher({"accept": texts().get("accept_words") or []}, max_gap=1).best_match(text) is not None
@@ -237,13 +232,19 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             after = offered[-1] if offered else now_local(plan).isoformat()
             return {"booking_wish": f"after|{after}", "booking_slot": None}
         wish = parse_wish(text, now_local(plan))
-        if asked == "booking_slot" and offered:
-            # "den første på torsdag": the first offered time on Thursday
-            within = [slot for slot in offered if wish.understood and in_wish(slot, wish)] if wish.understood else offered
-            chosen = ordinal_choice(text, within) if within else None
+        if wish.understood and ordinal_choice(text, ["x"]):
+            # "den første på torsdag": the first free time on Thursday, offered or not
+            channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
+            free = [slot.isoformat() for slot in
+                    store().free_slots(plan, now_local(plan), MAX_OFFERED, wish.start, wish.end, channel)]
+            chosen = ordinal_choice(text, free) if free else None
             if chosen:
                 return {"booking_slot": chosen}
-            if intent == "affirm" or accepts(text):  # "ja det passer" to the time proposed first
+        if asked == "booking_slot" and offered:
+            chosen = ordinal_choice(text, offered) if not wish.understood else None
+            if chosen:
+                return {"booking_slot": chosen}
+            if (intent == "affirm" or accepts(text)) and not wish.understood:  # "ja det passer" to the first time
                 channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
                 accepted = {"booking_slot": offered[0]}
                 if channel and channel != "phone":
@@ -312,7 +313,8 @@ def hours_of(channel: Optional[str], tracker: Tracker) -> str:
 
 
 def crisis_reminder(tracker: Tracker) -> Optional[str]:
-    entry = crisis_frame(tracker).get("reminder")
+    """The crisis's numbers, when the booking starts right after a crisis answer."""
+    entry = crisis_frame(tracker, within=1).get("reminder")
     return text_in(entry, language_of(tracker)) if entry else None
 
 
@@ -395,7 +397,7 @@ class ActionAskBookingSlot(Action):
                 intro = say("channel_hours", tracker, channel=channel_name(channel, tracker).capitalize(),
                             hours=hours_of(channel, tracker)) + " " + intro
         else:
-            intro = say("ask_slot", tracker)
+            intro = say("ask_slot", tracker, channel=channel_name(channel, tracker) if channel else "")
         if not offered:
             offered = store().free_slots(plan, now, MAX_OFFERED, start if start and not end else None, None, channel)
         if not offered:
@@ -406,6 +408,8 @@ class ActionAskBookingSlot(Action):
         buttons.append({"title": text_in(texts()["other_times"], language),
                         "payload": f'/inform{{"booking_wish": "{OTHER_TIMES}"}}'})
         dispatcher.utter_message(text=intro, buttons=buttons)
+        if channel == "phone":  # the time and the number often come together ("torsdag, 912 34 567")
+            dispatcher.utter_message(json_message={"expects": "phone"})
         return [SlotSet("booking_offered", [slot.isoformat() for slot in offered])]
 
 
@@ -539,7 +543,7 @@ class ValidateManageBookingForm(FormValidationAction):
         own = store().bookings_of_sender(tracker.sender_id)
         if own:
             return {"booking_reference": own[0].reference}
-        return {"booking_reference": "no_code"} if asked or tracker.get_slot("manage_action") else {}
+        return {"booking_reference": "no_code"} if asked else {}
 
     def validate_booking_reference(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         if value == "no_code":

@@ -6,6 +6,7 @@ counts as ruled out when a negation stands shortly before it; when several chann
 the last one named wins ("ikke telefon, heller chat"). The words are in content/booking_texts.yml
 (channel_words, negation_words), normalised like the text (ae/o/a for æ/ø/å).
 """
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
@@ -46,15 +47,23 @@ def _negated(tokens: List[str], position: int, negations: Set[str]) -> bool:
     return False
 
 
+CLAUSE_END = re.compile(r"[.,;:!?()\n]+|\s[-–]\s")
+
+
 def channel_choice(text: str, channel_words: Dict[str, Iterable[str]], negation_words: Iterable[str]) -> ChannelChoice:
-    tokens = words(text)
     negations = {w for entry in negation_words for w in words(str(entry))}
     wanted: List[str] = []
     ruled_out: Set[str] = set()
-    for position, channel in _mentions(tokens, channel_words):
-        if _negated(tokens, position, negations):
-            ruled_out.add(channel)
-        else:
-            wanted.append(channel)
+    # A negation reaches to the end of its clause, not past a comma or full stop
+    # ("ikke kontoret. telefon er lettere" rules out the office, not the phone).
+    for clause in CLAUSE_END.split(text or ""):
+        tokens = words(clause)
+        mentions = _mentions(tokens, channel_words)
+        for number, (position, channel) in enumerate(mentions):
+            previous = mentions[number - 1][0] if number else -1
+            if _negated(tokens[previous + 1:], position - previous - 1, negations):
+                ruled_out.add(channel)
+            else:
+                wanted.append(channel)
     wanted = [c for c in wanted if c not in ruled_out]
     return ChannelChoice(wanted[-1] if wanted else None, ruled_out)

@@ -26,6 +26,6 @@ def recent_crisis(tracker: Tracker, within: int = CRISIS_FRAME_TURNS) -> Optiona
     return None
 
 
-def crisis_frame(tracker: Tracker) -> Dict[str, Any]:
-    crisis = recent_crisis(tracker)
+def crisis_frame(tracker: Tracker, within: int = CRISIS_FRAME_TURNS) -> Dict[str, Any]:
+    crisis = recent_crisis(tracker, within)
     return ((load("follow_ups.yml").get("after_crisis") or {}).get(crisis) or {}) if crisis else {}

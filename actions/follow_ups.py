@@ -17,6 +17,7 @@ from actions.content import language_of, load, service_details, text_in
 from actions.crisis_context import crisis_frame
 from components.parse_keys import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
 
+RISK_TOPICS = {"faq/risk_after_sex", "faq/pep", "faq/emergency_contraception", "faq/risk_oral_sex"}
 TOPIC_KINDS = ("faq/sti_", "faq/test_")  # "hva med hiv?" after a test or infection topic
 # The `infection` entity's values (data/nlu/lookups.yml synonyms) and their FAQ topics.
 INFECTION_TOPICS = {"klamydia": "faq/sti_chlamydia", "gonoré": "faq/sti_gonorrhoea", "syfilis": "faq/sti_syphilis",
@@ -53,6 +54,31 @@ def classifier_topic(tracker: Tracker) -> Optional[str]:
     return None
 
 
+class ActionInformOutsideForm(Action):
+    """An answer-like message when nothing was asked ("kan jeg komme innom kontoret?", "i går
+    kveld, uten kondom"): a booking if it names a way to talk, the risk check if it tells of a
+    contact, else the message is answered as the topic classifier understood it."""
+
+    def name(self) -> Text:
+        return "action_inform_outside_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        from actions.booking_form import choice_in
+        from actions.risk_check import answer_in_text, now
+        from actions.contact_time import parse_contact_time
+        text = (tracker.latest_message or {}).get("text") or ""
+        if choice_in(text).wanted:
+            return [FollowupAction("booking_form")]
+        told_contact = parse_contact_time(text, now()).understood or answer_in_text("risk_contact", text, False)
+        if told_contact or tracker.get_slot("last_topic") in RISK_TOPICS:
+            dispatcher.utter_message(response="utter_risk_check_intro")
+            return [FollowupAction("risk_check_form")]
+        guess = classifier_topic(tracker)
+        return ActionFollowUp.say({"topic": guess} if guess and guess.startswith("faq/") else None,
+                                  dispatcher, tracker, domain)
+
+
 class ActionTalkToHuman(Action):
     """ "Kan jeg snakke med noen på telefon?" is a booking; "snakke med et menneske" gets the
     honest answer (no live chat yet) and the offer of a booking."""
@@ -81,11 +107,18 @@ class ActionFollowUp(Action):
         if frame:
             entry = frame.get(kind) or (frame.get("reminder") if kind in ("hesitate", "call_today", "dangerous")
                                         or not tracker.get_slot("last_topic") else None)
+            if entry and entry.get("response"):
+                dispatcher.utter_message(response=entry["response"])
+                return []
             if entry:
                 dispatcher.utter_message(text=filled(text_in(entry, language), language))
                 return []
         if kind == "call_today":
             return [FollowupAction("booking_form")]
+        if kind == "illegal_me" and self.was_paid(tracker):
+            exploitation = (content().get("after_crisis") or {}).get("crisis_exploitation") or {}
+            dispatcher.utter_message(text=filled(text_in(exploitation["illegal_me"], language), language))
+            return []
         if kind == "hesitate":
             dispatcher.utter_message(response="utter_no_problem")
             return []
@@ -95,6 +128,12 @@ class ActionFollowUp(Action):
             guess = classifier_topic(tracker)
             answer = {"topic": guess} if guess and guess.startswith("faq/") else None
         return self.say(answer, dispatcher, tracker, domain)
+
+    @staticmethod
+    def was_paid(tracker: Tracker) -> bool:
+        from components.phrase_matcher import PhraseMatcher
+        matcher = PhraseMatcher({"paid": content().get("seller_words") or []})
+        return matcher.best_match((tracker.latest_message or {}).get("text") or "") is not None
 
     @staticmethod
     def answer_for(tracker: Tracker, topic: str, kind: str) -> Optional[Dict[str, Any]]:

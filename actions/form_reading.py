@@ -25,11 +25,16 @@ FORM_READS_FOLLOW_UPS = {"hesitate", "call_today"}
 MISSES_KEY = "form_misses"
 MAX_MISSES = 2  # re-asks after a miss; the next miss offers a way out
 
+def _ordinal(number: int, words: str) -> str:
+    # a bare digit counts only as "nr 2", "#2", "2." or the whole message ("etter 2" is a time)
+    return rf"(\b(nr|nummer|number|no|den|the)\s*{number}\b|#\s*{number}\b|\b{number}\.|^\s*{number}\s*$|\b({words})\b)"
+
+
 ORDINALS = [
-    (r"\b(1|1\.|forste|fyrste|first|nummer en|nr en|den tidligste|tidligste|earliest)\b", 0),
-    (r"\b(2|2\.|andre|second|nummer to|nr to)\b", 1),
-    (r"\b(3|3\.|tredje|third|nummer tre|nr tre)\b", 2),
-    (r"\b(4|4\.|fjerde|fourth|nummer fire|nr fire)\b", 3),
+    (_ordinal(1, "forste|fyrste|first|den tidligste|tidligste|earliest|whatever is first|the first one"), 0),
+    (_ordinal(2, "andre|second|nummer to|nr to"), 1),
+    (_ordinal(3, "tredje|third|nummer tre|nr tre"), 2),
+    (_ordinal(4, "fjerde|fourth|nummer fire|nr fire"), 3),
     (r"\b(siste|last|den seineste|seinaste)\b", -1),
 ]
 

@@ -112,10 +112,14 @@ def _explicit_date(raw: str, now: datetime) -> Optional[date]:
     return parsed.date() if parsed else None
 
 
+# "ikke onsdag", "ikkje i morgon", "not Wednesday": a day ruled out is no wish for that day.
+NEGATED_DAY = re.compile(r"\b(ikke|ikkje|itj|inte|not|no|aldri|never)\s+(pa\s+|on\s+)?(i\s+)?\w+")
+
+
 def parse_wish(raw: str, now: datetime) -> Wish:
     """Reads a wish for an appointment time; `now` must be aware (local time zone)."""
     zone = now.tzinfo
-    text = normalise(raw)
+    text = NEGATED_DAY.sub(" ", normalise(raw))
     if ASAP.search(text):
         return Wish(now, None)
 

@@ -39,7 +39,20 @@ CRISIS_NUMBERS = {  # the numbers a crisis answer must begin with: any from the 
 }
 ASKS_FOR = {"channel": ("booking_channel",), "time": ("booking_slot",), "phone": ("booking_phone",),
             "confirmation": ("booking_confirmed", "manage_confirmed"), "reference": ("booking_reference",)}
-NOT_UNDERSTOOD_ACTIONS = {"action_handle_fallback", "action_default_fallback", "utter_ask_rephrase"}
+# What a user sees as "I didn't understand": the fallback's and the forms' re-ask texts.
+NOT_UNDERSTOOD_TEXTS = [("fallback.yml", "suggest_prompt"), ("fallback.yml", "rephrase"),
+                        ("fallback.yml", "human_offer"), ("booking_texts.yml", "wish_not_understood"),
+                        ("booking_texts.yml", "reask_channel"), ("booking_texts.yml", "reask_phone"),
+                        ("booking_texts.yml", "reask_confirm"), ("booking_texts.yml", "way_out"),
+                        ("risk_check.yml", "not_understood")]
+
+
+def not_understood_openings() -> List[str]:
+    openings = []
+    for file, key in NOT_UNDERSTOOD_TEXTS:
+        entry = yaml.safe_load((ROOT / "content" / file).read_text(encoding="utf-8"))[key]
+        openings += [str(text).split("{")[0].strip()[:40].lower() for text in entry.values()]
+    return [o for o in openings if o]
 IDENTITY_QUESTION = re.compile(r"(hva heter du|what('s| is) your (full )?name|ditt (fulle )?navn\?|"
                                r"(ditt|din) (fødsels|person)nummer\?|your (national )?id(entity)? number\?)", re.I)
 HOURS = re.compile(r"(mandag|tirsdag|onsdag|torsdag|fredag|monday|tuesday|wednesday|thursday|friday|hverdag|weekday)"
@@ -177,9 +190,12 @@ class Player:
             made = self.bookings_of(sender)
             return f"a booking exists: {made}" if made else None
         if name == "understood":
+            openings = not_understood_openings()
+            missed = [r for r in replies if any(r.strip().lower().startswith(o) for o in openings)]
             actions = {e.get("name") for e in events if e.get("event") == "action"}
-            missed = actions & NOT_UNDERSTOOD_ACTIONS
-            return f"not understood ({', '.join(sorted(missed))})" if missed else None
+            if "action_default_fallback" in actions:
+                missed.append("action_default_fallback")
+            return f"not understood: {missed[0][:60]!r}" if missed else None
         if name == "reply_language":
             guessed = self.languages.guess(text) or "nb"
             return None if guessed == value else f"reply in {guessed}, not {value}"

@@ -23,15 +23,23 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.crisis_marking import is_crisis, mark_crisis
 from components.message_parts import parts_of, whole_vectors
-from components.parse_keys import CRISIS_INTENTS, CRISIS_SCORE_KEY, PART_PROBABILITIES_KEY, is_command
+from components.parse_keys import (
+    CRISIS_INTENTS,
+    CRISIS_SCORE_KEY,
+    PART_PROBABILITIES_KEY,
+    RETRIEVAL_INTENT,
+    TOPIC_RANKING_KEY,
+    is_command,
+)
 from components.text_model import TextModel
-from components.topic_classifier import label_of
+from components.topic_classifier import intent_of, label_of, response_selector_output
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +75,11 @@ class CrisisDetector(GraphComponent):
             "bias": 0.0,
             "c": 0.5,
             "meaning_weight": 1.0,
+            # The topic classifier's own crisis label stands alone only above this; below it, the
+            # crisis layer decides, and a message it finds no crisis in gets its best other topic
+            # (or "Mente du …?" below the fallback threshold).
+            "keep_topic_crisis_above": 0.75,
+            "fallback_threshold": 0.3,
         }
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -141,4 +154,28 @@ class CrisisDetector(GraphComponent):
             if intent:
                 mark_crisis(message, intent, "detector")
                 logger.info("Crisis detector set intent %s", intent)
+            else:
+                self._overrule_topic_crisis(message)
         return messages
+
+    def _overrule_topic_crisis(self, message: Message) -> None:
+        """A crisis label the topic classifier chose without much certainty, where the crisis
+        layer found none: the message gets its best other label instead."""
+        current = message.get(INTENT) or {}
+        if current.get(INTENT_NAME_KEY) not in CRISIS_INTENTS or \
+                float(current.get(PREDICTED_CONFIDENCE_KEY) or 0) >= float(self.config["keep_topic_crisis_above"]):
+            return
+        others = [r for r in message.get(TOPIC_RANKING_KEY) or [] if r[INTENT_NAME_KEY] not in CRISIS_INTENTS]
+        if others and float(others[0][PREDICTED_CONFIDENCE_KEY]) >= float(self.config["fallback_threshold"]):
+            best = {INTENT_NAME_KEY: intent_of(others[0][INTENT_NAME_KEY]),
+                    PREDICTED_CONFIDENCE_KEY: others[0][PREDICTED_CONFIDENCE_KEY]}
+            faq = [(r[INTENT_NAME_KEY], r[PREDICTED_CONFIDENCE_KEY]) for r in others
+                   if r[INTENT_NAME_KEY].startswith(RETRIEVAL_INTENT + "/")]
+            if faq:
+                message.set("response_selector", response_selector_output(faq), add_to_output=True)
+        else:
+            best = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) not in CRISIS_INTENTS]
+        message.set(INTENT, best, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [best] + [r for r in ranking if r.get(INTENT_NAME_KEY) != best[INTENT_NAME_KEY]],
+                    add_to_output=True)

@@ -14,12 +14,14 @@ from rasa.shared.nlu.training_data.message import Message
 from components.parse_keys import (
     CRISIS_INTENTS,
     DEFERRED_TOPIC_KEY,
+    PART_PROBABILITIES_KEY,
     REASON_KEY,
     RETRIEVAL_INTENT,
     TOPIC_RANKING_KEY,
 )
 
 DEFERRED_MIN_CONFIDENCE = 0.3
+DEFERRED_MIN_SENTENCE = 0.5
 
 
 def is_crisis(message: Message) -> bool:
@@ -28,7 +30,16 @@ def is_crisis(message: Message) -> bool:
 
 
 def deferred_topic(message: Message) -> Optional[str]:
-    """The FAQ topic the message also asked about, if the topic classifier saw one clearly."""
+    """The FAQ topic the message also asked about, if the topic classifier saw one clearly: in one
+    of its sentences ("Når kan jeg teste meg?" in a letter that ends with a suicide plan), or in
+    the message as a whole."""
+    labels, rows = message.get(PART_PROBABILITIES_KEY) or (None, None)
+    if rows is not None and len(rows) > 1:
+        faq = [i for i, label in enumerate(labels) if label.startswith(RETRIEVAL_INTENT + "/")]
+        best_row = rows[1:, faq].max(axis=1).argmax() + 1
+        best = faq[int(rows[best_row, faq].argmax())]
+        if rows[best_row, best] >= DEFERRED_MIN_SENTENCE:
+            return labels[best]
     for entry in message.get(TOPIC_RANKING_KEY) or []:
         name, confidence = entry.get(INTENT_NAME_KEY) or "", float(entry.get(PREDICTED_CONFIDENCE_KEY) or 0)
         if name.startswith(RETRIEVAL_INTENT + "/") and confidence >= DEFERRED_MIN_CONFIDENCE:

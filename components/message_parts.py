@@ -6,6 +6,7 @@ whole-message vector is their normalised mean (the e5 cost grows with the number
 embedding the whole letter as well would double the time of every long message). Training
 examples get their vectors the same way, so training and serving see the same kind of vector.
 """
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence
 
@@ -41,10 +42,19 @@ def _assemble(text: str, parts: List[str], vector_of: Dict[str, np.ndarray]) -> 
     return np.vstack([_mean_direction(piece_vectors)[None, :], piece_vectors])
 
 
+# The gateway's placeholders for what it removed ("[fødselsnummer]", "[telefonnummer]", "[e-post]")
+# are not the user's words and would pull a question towards privacy topics.
+PLACEHOLDER = re.compile(r"\[[^\]\s]{1,20}\]")
+
+
+def readable_text(text: str) -> str:
+    return " ".join(PLACEHOLDER.sub(" ", text or "").split())
+
+
 def parts_of(message: Message) -> MessageParts:
     parts = message.get(_KEY)
     if parts is None:
-        text = message.get(TEXT) or ""
+        text = readable_text(message.get(TEXT) or "")
         found = pieces(text)
         needed = found or [text]
         vector_of = dict(zip(needed, embedder.embed(needed)))

@@ -103,6 +103,10 @@ class TopicClassifier(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if self.model is None or not (message.get(TEXT) or "").strip() or is_command(message.get(TEXT)):
+                # Nothing to read (a button's payload is read by Rasa's RegexMessageHandler); the
+                # components after this one still expect an intent.
+                message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [], add_to_output=True)
                 continue
             ranked, second = self.classify(message)
             self._set_output(message, ranked, second)

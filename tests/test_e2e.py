@@ -276,4 +276,6 @@ def test_a_crisis_inside_the_risk_check_gets_the_numbers_first(servers):
     say(servers, sender, "sjekk risikoen min")
     replies = say(servers, sender, "jeg vil ikke leve lenger")
     assert "113" in replies[0]["text"]
-    assert "Når skjedde det" in joined(replies)  # and the check goes on
+    # the check waits until the person wants it, and goes on when they say so
+    assert "på vent" in joined(replies) and "Når skjedde det" not in joined(replies)
+    assert "Når skjedde det" in joined(say(servers, sender, "ja"))

@@ -21,6 +21,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from actions.content import load
 from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, OutgoingMessage,
                                           messages_from_replies, to_html)
+from bot.emoji_words import meaning as emoji_meaning
 from bot.chat_queues import ChatQueues
 from bot.flood_guard import Verdict
 from bot.forgetting import Forgetting, asks_to_forget
@@ -186,7 +187,11 @@ class TelegramChannel:
         if text.startswith("/"):
             await self._on_command(chat_id, sender, text, language)
         elif not any(character.isalnum() for character in text):
-            await self._say(chat_id, "no_words", language)
+            emoji = emoji_meaning(text)  # 👍 is "ja", 😢 gets a kind answer, the rest "only words"
+            if emoji.words:
+                await self._relay(chat_id, sender, emoji.words, language)
+            else:
+                await self._say(chat_id, emoji.reply or "no_words", language)
         else:
             await self._relay(chat_id, sender, text, language)
 

@@ -27,6 +27,7 @@ from aiohttp import WSMsgType, web
 from actions.content import CONTENT_DIR, load, service_details
 from bot.channels.web_history import messages_from_events
 from bot.chat_queues import ChatQueues
+from bot.emoji_words import meaning as emoji_meaning
 from bot.client_address import client_address
 from bot.flood_guard import Verdict
 from bot.forgetting import Forgetting, asks_to_forget
@@ -206,8 +207,11 @@ class WebChannel:
     async def turn(self, sender: str, text_to_rasa: str, language: str, emit: Emit) -> None:
         """Passes one message to Rasa and emits what the user should see."""
         if not any(character.isalnum() for character in text_to_rasa):
-            await emit(self.notice(gateway_text("no_words", language)))
-            return
+            emoji = emoji_meaning(text_to_rasa)  # 👍 is "ja", 😢 gets a kind answer, the rest "only words"
+            if not emoji.words:
+                await emit(self.notice(gateway_text(emoji.reply or "no_words", language)))
+                return
+            text_to_rasa = emoji.words
         await emit({"type": "typing", "on": True})
         try:
             replies = await self.relay.deliver(
