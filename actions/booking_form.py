@@ -32,14 +32,14 @@ from actions.form_reading import (
     payload_entities,
 )
 from actions.reference_codes import looks_like_code, normalise_code
-from actions.time_wishes import parse_wish
+from actions.time_wishes import parse_wish, ruled_out_days
 from components.phrase_matcher import PhraseMatcher
 from components.text_normalise import normalise
 
 MAX_OFFERED = 4
 OTHER_TIMES = "other_times"
 BOOKING_SLOTS = ("booking_channel", "booking_slot", "booking_phone", "booking_confirmed",
-                 "booking_wish", "booking_offered", "booking_not_channels", MISSES_KEY)
+                 "booking_wish", "booking_offered", "booking_not_channels", "booking_not_days", MISSES_KEY)
 
 _store: Optional[BookingStore] = None
 _last_erasure: Optional[datetime] = None
@@ -108,7 +108,7 @@ class KeepingHelperSlots:
     """Mixin for FormValidationAction: rasa-sdk returns only validated *required* slots; this keeps
     helper slots set while extracting. (Not an Action itself, so rasa-sdk does not register it.)"""
 
-    helper_slots = ("booking_wish", MISSES_KEY)
+    helper_slots = ("booking_wish", "booking_not_channels", "booking_not_days", MISSES_KEY)
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         extraction = await self.get_extraction_events(dispatcher, tracker, domain)
@@ -255,6 +255,10 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         if wish.understood and intent != "affirm":
             end = wish.end.isoformat() if wish.end else ""
             return {"booking_wish": f"{wish.start.isoformat()}|{end}", "booking_slot": None, "booking_confirmed": None}
+        excluded = ruled_out_days(text)
+        if excluded:  # "ikke torsdag": other days, not a miss
+            days = sorted(set(tracker.get_slot("booking_not_days") or []) | {str(d) for d in excluded})
+            return {"booking_not_days": days, "booking_slot": None, "booking_confirmed": None}
         return {}
 
     def _phone(self, text, tracker, asked, values) -> Dict[Text, Any]:
@@ -318,6 +322,16 @@ def crisis_reminder(tracker: Tracker) -> Optional[str]:
     return text_in(entry, language_of(tracker)) if entry else None
 
 
+def closed_for_wish(tracker: Tracker) -> Optional[str]:
+    """The service's hours, when the time the user asked for has no free time in any channel."""
+    plan = schedule()
+    start, end = wish_window(tracker.get_slot("booking_wish"), plan)
+    if start is None or store().free_slots(plan, now_local(plan), 1, start, end):
+        return None
+    return say("closed_for_wish", tracker, wish=describe_wish(start, end, language_of(tracker), plan),
+               hours=hours_of(None, tracker))
+
+
 def way_out(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """After too many misses: the phone, a person, or leaving the form."""
     dispatcher.utter_message(text=say("way_out", tracker, hours=hours_of("phone", tracker)),
@@ -348,6 +362,9 @@ class ActionAskBookingChannel(Action):
         reminder = crisis_reminder(tracker)
         if reminder:  # booking right after a crisis answer: the lines that answer now come first
             dispatcher.utter_message(text=reminder)
+        closed = closed_for_wish(tracker)
+        if closed:  # "på kveldstid, 8-9": said at once, not after the channel has been chosen
+            dispatcher.utter_message(text=closed)
         dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
@@ -385,7 +402,13 @@ class ActionAskBookingSlot(Action):
         channel = tracker.get_slot("booking_channel")
         wish = tracker.get_slot("booking_wish")
         start, end = wish_window(wish, plan)
-        offered = store().free_slots(plan, now, MAX_OFFERED, start, end, channel) if start else []
+        not_days = {int(d) for d in tracker.get_slot("booking_not_days") or []}
+
+        def free(first, last) -> List[datetime]:
+            found = store().free_slots(plan, now, MAX_OFFERED * 6, first, last, channel)
+            return [slot for slot in found if slot.weekday() not in not_days][:MAX_OFFERED]
+
+        offered = free(start, end) if start else []
         if misses(tracker):
             intro = say("wish_not_understood", tracker)
         elif start and offered:
@@ -399,7 +422,7 @@ class ActionAskBookingSlot(Action):
         else:
             intro = say("ask_slot", tracker, channel=channel_name(channel, tracker) if channel else "")
         if not offered:
-            offered = store().free_slots(plan, now, MAX_OFFERED, start if start and not end else None, None, channel)
+            offered = free(start if start and not end else None, None)
         if not offered:
             dispatcher.utter_message(text=say("no_slots_at_all", tracker))
             return [SlotSet("booking_offered", [])]

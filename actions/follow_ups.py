@@ -67,9 +67,11 @@ class ActionInformOutsideForm(Action):
         from actions.booking_form import choice_in
         from actions.risk_check import answer_in_text, now
         from actions.contact_time import parse_contact_time
+        from actions.booking_form import now_local, schedule
+        from actions.time_wishes import parse_wish
         text = (tracker.latest_message or {}).get("text") or ""
-        if choice_in(text).wanted:
-            return [FollowupAction("booking_form")]
+        if choice_in(text).wanted or parse_wish(text, now_local(schedule())).understood:
+            return [FollowupAction("booking_form")]  # a way to talk or a time: a booking
         told_contact = parse_contact_time(text, now()).understood or answer_in_text("risk_contact", text, False)
         if told_contact or tracker.get_slot("last_topic") in RISK_TOPICS:
             dispatcher.utter_message(response="utter_risk_check_intro")

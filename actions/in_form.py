@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import answered_topic, has_answer
 from actions.booking_form import BOOKING_SLOTS
 from actions.content import buttons_in, language_of, latest_intent, load, text_in
+from actions.crisis_context import crisis_frame
 from actions.follow_ups import ActionFollowUp
 from actions.form_reading import MISSES_KEY
 from actions.languages import ActionLanguageChanged
@@ -104,3 +105,54 @@ class ActionFormLeft(Action):
         dispatcher.utter_message(text=text_in(load("booking_texts.yml")["stopped"], language))
         return reset + [SlotSet(slot, None) for slot in BOOKING_SLOTS] + [
             SlotSet("booking_moving", None), SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]
+
+
+class ActionYesOutOfContext(Action):
+    """ "ja"/"ok" when nothing was asked: the booking just made, said again; the numbers again
+    shortly after a crisis; otherwise what the bot can help with."""
+
+    def name(self) -> Text:
+        return "action_yes_out_of_context"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        language = language_of(tracker)
+        reference = tracker.get_slot("booking_reference")
+        if reference and just_booked(tracker):
+            dispatcher.utter_message(text=text_in(texts()["already_booked"], language).format(reference=reference))
+            return []
+        reminder = crisis_frame(tracker).get("reminder")
+        if reminder:
+            dispatcher.utter_message(text=text_in(reminder, language))
+            dispatcher.utter_message(response="utter_offer_counsellor")
+            return []
+        dispatcher.utter_message(response="utter_how_can_i_help")
+        return []
+
+
+class ActionNoThanks(Action):
+    """ "nei"/"nei takk": fine – and shortly after a crisis, the numbers stay in sight."""
+
+    def name(self) -> Text:
+        return "action_no_thanks"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_no_problem")
+        reminder = crisis_frame(tracker).get("reminder")
+        if reminder:
+            dispatcher.utter_message(text=text_in(reminder, language_of(tracker)))
+        return []
+
+
+def just_booked(tracker: Tracker) -> bool:
+    """True when the bot's turn before this message made a booking."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen == 2:
+                return False
+        elif users_seen and event.get("event") == "action" and event.get("name") == "action_submit_booking":
+            return True
+    return False

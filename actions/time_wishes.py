@@ -36,7 +36,8 @@ DAY_PART_WORDS = (
     (r"\b(ettermiddag\w*|ettermidda\w*|afternoon)\b", "afternoon"),
     (r"\b(kveld\w*|kvell\w*|evening|tonight|etter jobb\w*|after work)\b", "evening"),
 )
-ASAP = re.compile(r"\b(sa fort som mulig|sa snart som mulig|fortest mulig|snarest|med en gang|asap|"
+ASAP = re.compile(r"\b(sa fort som mulig|sa snart som mulig|sa tidlig som mulig|sa fort som mogleg|sa snart som mogleg|"
+                  r"sa tidleg som mogleg|fortast mogleg|snarast|snarast mogleg|fortest mulig|snarest|med en gang|asap|"
                   r"as soon as possible|forste ledige|nermaste ledige|naermeste ledige|forste mulige|"
                   r"earliest|kva som helst|hva som helst|nar som helst|anytime|any time)\b")
 AFTER = re.compile(r"\b(etter|fra|after|from)\s+(kl|klokka|klokken)?\s*(\d{1,2})(?:[:.](\d{2}))?\s*(pm|am)?\b")
@@ -114,6 +115,16 @@ def _explicit_date(raw: str, now: datetime) -> Optional[date]:
 
 # "ikke onsdag", "ikkje i morgon", "not Wednesday": a day ruled out is no wish for that day.
 NEGATED_DAY = re.compile(r"\b(ikke|ikkje|itj|inte|not|no|aldri|never)\s+(pa\s+|on\s+)?(i\s+)?\w+")
+
+
+def ruled_out_days(raw: str) -> list:
+    """Weekdays the user rules out ("ikke torsdag", "ikkje onsdag", "not Friday"), Monday = 0."""
+    text = normalise(raw)
+    found = []
+    for match in NEGATED_DAY.finditer(text):
+        said = match.group(0).split()[-1]
+        found += [day for day, names in WEEKDAYS.items() if said in names]
+    return sorted(set(found))
 
 
 def parse_wish(raw: str, now: datetime) -> Wish:

@@ -50,7 +50,7 @@ NOT_UNDERSTOOD_TEXTS = [("fallback.yml", "suggest_prompt"), ("fallback.yml", "re
 def not_understood_openings() -> List[str]:
     openings = []
     for file, key in NOT_UNDERSTOOD_TEXTS:
-        entry = yaml.safe_load((ROOT / "content" / file).read_text(encoding="utf-8"))[key]
+        entry = yaml.safe_load((ROOT / "content" / file).read_text(encoding="utf-8")).get(key) or {}
         openings += [str(text).split("{")[0].strip()[:40].lower() for text in entry.values()]
     return [o for o in openings if o]
 IDENTITY_QUESTION = re.compile(r"(hva heter du|what('s| is) your (full )?name|ditt (fulle )?navn\?|"

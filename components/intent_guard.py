@@ -1,9 +1,12 @@
-"""Intents whose answer cannot be undone need the word for it in the message.
+"""Intents decided by words where the classifier is unreliable (content/intent_guards.yml).
 
-Deleting the conversation is final, so `forget_me` stands only when the message says so in words
-("slett", "delete", "glem meg", ...: content/intent_guards.yml); otherwise ("og ikke send sms for
-all del") the next label of the topic classifier's ranking takes its place. Runs right after the
-topic classifier, before the fallback.
+- `require`: an intent whose answer cannot be undone needs the word for it. Deleting the
+  conversation is final, so `forget_me` stands only when the message says so ("slett", "delete",
+  "glem meg", ...); otherwise ("og ikke send sms for all del") the next label of the topic
+  classifier's ranking takes its place.
+- `when_unsure`: a short message with one of these phrases gets the intent when the classifier
+  is unsure ("egentlig er jeg ikke klar for dette" is `stop`).
+Runs right after the topic classifier, before the fallback.
 """
 from pathlib import Path
 from typing import Any, Dict, List, Text
@@ -16,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from components.parse_keys import TOPIC_RANKING_KEY, is_command
 from components.phrase_matcher import PhraseMatcher
 from components.stateless import StatelessComponent
+from components.text_normalise import words
 from components.topic_classifier import RETRIEVAL_INTENT, intent_of, response_selector_output
 
 
@@ -28,14 +32,30 @@ class IntentGuard(StatelessComponent):
     def __init__(self, config: Dict[Text, Any]) -> None:
         super().__init__(config)
         guards = yaml.safe_load(Path(config["guards_file"]).read_text(encoding="utf-8")) or {}
-        self.matchers = {intent: PhraseMatcher({intent: phrases}, max_gap=2) for intent, phrases in guards.items()}
+        self.matchers = {intent: PhraseMatcher({intent: phrases}, max_gap=2)
+                         for intent, phrases in (guards.get("require") or {}).items()}
+        unsure = guards.get("when_unsure") or {}
+        self.unsure_below = float(unsure.get("below", 0.6))
+        self.unsure_max_words = int(unsure.get("max_words", 14))
+        self.unsure = PhraseMatcher(unsure.get("intents") or {}, max_gap=2)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             text = message.get(TEXT) or ""
-            if intent in self.matchers and not is_command(text) and self.matchers[intent].best_match(text) is None:
+            if is_command(text):
+                continue
+            if intent in self.matchers and self.matchers[intent].best_match(text) is None:
                 self._step_down(message, intent)
+            confidence = float((message.get(INTENT) or {}).get("confidence") or 0)
+            if confidence < self.unsure_below and len(words(text)) <= self.unsure_max_words:
+                found = self.unsure.best_match(text)
+                if found:
+                    chosen = {INTENT_NAME_KEY: found.label, "confidence": 1.0}
+                    message.set(INTENT, chosen, add_to_output=True)
+                    message.set(INTENT_RANKING_KEY, [chosen] + [r for r in message.get(INTENT_RANKING_KEY) or []
+                                                                if r.get(INTENT_NAME_KEY) != found.label],
+                                add_to_output=True)
         return messages
 
     @staticmethod
