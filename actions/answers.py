@@ -65,6 +65,11 @@ class ActionAfterAnswer(Action):
         return [SlotSet("last_topic", topic)]
 
 
+def answer_mentions(domain: Dict[Text, Any], response: str, words: str) -> bool:
+    """True when a response of the domain already says `words` (a number, say) in some variation."""
+    return any(words in (variation.get("text") or "") for variation in (domain.get("responses") or {}).get(response, []))
+
+
 class ActionAfterCrisis(Action):
     def name(self) -> Text:
         return "action_after_crisis"
@@ -75,8 +80,13 @@ class ActionAfterCrisis(Action):
         events: List[EventType] = []
         language = language_of(tracker)
         urges = ((load("follow_ups.yml").get("after_crisis") or {}).get(crisis) or {}).get("own_urges")
-        if urges and PhraseMatcher({"own": urges["phrases"]}).best_match(tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        if urges and PhraseMatcher({"own": urges["phrases"]}).best_match(text):
             dispatcher.utter_message(text=text_in(urges, language))
+        minor = load("answers.yml").get("minor") or {}
+        if minor and PhraseMatcher({"minor": minor["patterns"]}).best_match(text) \
+                and not answer_mentions(domain, f"utter_{crisis}", minor["unless_answer_has"]):
+            dispatcher.utter_message(text=text_in(minor, language))
         topic = (tracker.latest_message or {}).get("deferred_topic")
         if not has_answer(topic, domain):
             return events

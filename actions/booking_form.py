@@ -26,10 +26,12 @@ from actions.form_reading import (
     may_carry_answer,
     missed,
     misses,
+    must_not_be_read,
     needs_way_out,
     no_miss,
     ordinal_choice,
     payload_entities,
+    without_ordinals,
 )
 from actions.reference_codes import looks_like_code, normalise_code
 from actions.time_wishes import parse_wish, ruled_out_days
@@ -241,7 +243,9 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             if chosen:
                 return {"booking_slot": chosen}
         if asked == "booking_slot" and offered:
-            chosen = ordinal_choice(text, offered) if not wish.understood else None
+            # "andre tid. nr 2": a position in the list, unless a day or time is named besides it
+            named_time = parse_wish(without_ordinals(text), now_local(plan)).understood
+            chosen = ordinal_choice(text, offered) if not named_time else None
             if chosen:
                 return {"booking_slot": chosen}
             if (intent == "affirm" or accepts(text)) and not wish.understood:  # "ja det passer" to the first time
@@ -366,7 +370,7 @@ class ActionAskBookingChannel(Action):
         if closed:  # "på kveldstid, 8-9": said at once, not after the channel has been chosen
             dispatcher.utter_message(text=closed)
         dispatcher.utter_message(text=text, buttons=buttons)
-        return []
+        return [SlotSet("booking_wish", None)] if closed else []  # said once; the times come after the channel
 
 
 def wish_window(wish: Optional[str], plan: Schedule):
@@ -531,7 +535,13 @@ def code_in_text(text: str) -> Optional[str]:
     return next((normalise_code(c) for c in candidates if looks_like_code(c)), None)
 
 
+# The user has no code and accepts to call us instead: the form ends without a booking found.
+NO_CODE_LEFT = "no_code_left"
+
+
 def active_booking(reference: str):
+    if reference in (None, NO_CODE_LEFT):
+        return None
     try:
         booking = store().find(reference)
     except NotFound:
@@ -557,11 +567,18 @@ class ValidateManageBookingForm(FormValidationAction):
     async def extract_booking_reference(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         asked = tracker.get_slot("requested_slot") == "booking_reference"
         starting = tracker.get_slot("requested_slot") is None
-        if not is_answer(tracker) or not (asked or starting):
+        if must_not_be_read(tracker) or not (asked or starting):
             return {}
         code = code_in_text(tracker.latest_message.get("text") or "")
-        if code:
+        if code:  # a typed code is an answer whatever the classifier made of it ("acd-479")
             return {"booking_reference": code}
+        intent = latest_intent(tracker)
+        if intent == "book_counsellor":
+            return {}  # "then I'll book a new one instead": data/form_rules.yml starts the booking
+        if asked and misses(tracker) and intent in ("thanks", "affirm", "deny"):
+            return {"booking_reference": NO_CODE_LEFT}  # "ok takk" after being told to call us
+        if not is_answer(tracker):
+            return {}
         # A booking made in this same conversation needs no code ("har en time på onsdag").
         own = store().bookings_of_sender(tracker.sender_id)
         if own:
@@ -569,6 +586,8 @@ class ValidateManageBookingForm(FormValidationAction):
         return {"booking_reference": "no_code"} if asked else {}
 
     def validate_booking_reference(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value == NO_CODE_LEFT:
+            return {"booking_reference": value, "manage_confirmed": False, **no_miss()}
         if value == "no_code":
             dispatcher.utter_message(text=say("no_code_help", tracker, hours=hours_of("phone", tracker)))
             return {"booking_reference": None, **missed(tracker)}
@@ -618,6 +637,9 @@ class ActionSubmitManageBooking(Action):
         reference = tracker.get_slot("booking_reference")
         booking = active_booking(reference)
         reset = [SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]
+        if reference == NO_CODE_LEFT:
+            dispatcher.utter_message(text=say("left_without_code", tracker, hours=hours_of("phone", tracker)))
+            return reset + [SlotSet("booking_reference", None)]
         if booking is None:
             dispatcher.utter_message(text=say("reference_unknown", tracker))
             return reset

@@ -31,7 +31,7 @@ def _ordinal(number: int, words: str) -> str:
 
 
 ORDINALS = [
-    (_ordinal(1, "forste|fyrste|first|den tidligste|tidligste|earliest|whatever is first|the first one"), 0),
+    (_ordinal(1, "forste|foerste|fyrste|first|den tidligste|tidligste|earliest|whatever is first|the first one"), 0),
     (_ordinal(2, "andre|second|nummer to|nr to"), 1),
     (_ordinal(3, "tredje|third|nummer tre|nr tre"), 2),
     (_ordinal(4, "fjerde|fourth|nummer fire|nr fire"), 3),
@@ -52,7 +52,9 @@ def payload_entities(tracker: Tracker) -> Dict[str, Any]:
 # Global intents that may also carry an answer ("Da tar jeg den første. Hvor ligger kontoret?"):
 # the form reads them, and only when they answer nothing do the rules take them.
 # "nei, ikke telefon likevel, ta det på chat" may parse as stop: it is a correction.
-MAY_CARRY_ANSWERS = {"faq", "thanks", "greet", "out_of_scope", "bot_challenge", "change_language", "stop"}
+# A follow-up too: "ka med rett etter jobb da?" in the booking is a time.
+MAY_CARRY_ANSWERS = {"faq", "thanks", "greet", "out_of_scope", "bot_challenge", "change_language", "stop",
+                     FOLLOW_UP_INTENT}
 
 
 def may_carry_answer(tracker: Tracker) -> bool:
@@ -88,6 +90,14 @@ def no_miss() -> Dict[str, Any]:
 
 def needs_way_out(tracker: Tracker) -> bool:
     return misses(tracker) > MAX_MISSES
+
+
+def without_ordinals(text: str) -> str:
+    """The text with "nr 2", "den første", "the last one" taken out (so "nr 2" is no date)."""
+    lowered = normalise(text)
+    for pattern, _ in ORDINALS:
+        lowered = re.sub(pattern, " ", lowered)
+    return lowered
 
 
 def ordinal_choice(text: str, options: List[str]) -> Optional[str]:

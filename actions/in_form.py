@@ -107,6 +107,18 @@ class ActionFormLeft(Action):
             SlotSet("booking_moving", None), SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]
 
 
+class ActionBookingInstead(Action):
+    """Leaves cancel/move for a new booking ("da bestiller jeg heller en ny på telefon")."""
+
+    def name(self) -> Text:
+        return "action_booking_instead"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return [SlotSet("requested_slot", None), SlotSet(MISSES_KEY, None), SlotSet("booking_reference", None),
+                SlotSet("booking_moving", None), SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]
+
+
 class ActionYesOutOfContext(Action):
     """ "ja"/"ok" when nothing was asked: the booking just made, said again; the numbers again
     shortly after a crisis; otherwise what the bot can help with."""

@@ -65,6 +65,18 @@ def answer_in_text(slot: str, text: str, asked: bool) -> Optional[str]:
     return match.label if match else None
 
 
+def narrows(new: str, old: str) -> bool:
+    """True when the time window `new` lies inside `old` and is shorter."""
+    try:
+        new_window, old_window = ContactTime.decode(new), ContactTime.decode(old)
+    except (ValueError, AttributeError):
+        return False
+    if new_window.earliest is None or old_window.earliest is None:
+        return False
+    inside = old_window.earliest <= new_window.earliest and new_window.latest <= old_window.latest
+    return inside and (new_window.latest - new_window.earliest) < (old_window.latest - old_window.earliest)
+
+
 def user_texts(tracker: Tracker, starting: bool) -> List[str]:
     """The message to read; when the check starts, also the message before it (the one an FAQ
     answer with the "check" button replied to), so "kondomen sprakk i går" is not asked again."""
@@ -98,14 +110,31 @@ class ValidateRiskCheckForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         asked, starting = requested == slot, requested is None
         if not (asked or starting):
-            return {}
+            return self._said_besides(slot, tracker)
         for text in user_texts(tracker, starting):
             value = self._read(slot, text, asked)
             if value:
                 return {slot: value}
-        if asked and not heard_first(tracker):
+        if asked and not heard_first(tracker) and not self._answers_another(slot, tracker):
             return {slot: "unclear"}
         return {}  # not an answer: the form rejects, and an FAQ question is answered by its rule
+
+    def _said_besides(self, slot: str, tracker: Tracker) -> Dict[Text, Any]:
+        """An answer to a question not asked now ("nei, ingen symptom enno" to the condom
+        question): taken if that question is still open, or, for the time, if it narrows the
+        time already given ("laurdag kveld" after "i helga")."""
+        text = (tracker.latest_message or {}).get("text") or ""
+        value = self._read(slot, text, asked=False)
+        current = tracker.get_slot(slot)
+        if not value or value == "future":
+            return {}
+        # (value == current: this message set it a moment ago, slots being read in order)
+        if current in (None, value) or (slot == "risk_when" and narrows(value, current)):
+            return {slot: value}
+        return {}
+
+    def _answers_another(self, slot: str, tracker: Tracker) -> bool:
+        return any(self._said_besides(other, tracker) for other in RISK_SLOTS if other != slot)
 
     @staticmethod
     def _read(slot: str, text: str, asked: bool) -> Optional[str]:

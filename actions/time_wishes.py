@@ -27,12 +27,14 @@ WEEKDAYS = {
 DAY_PARTS = {  # local hours [start, end)
     "morning": (8, 12),
     "lunch": (11, 13),
+    "after_lunch": (12, 17),
     "afternoon": (12, 17),
     "evening": (17, 22),
 }
 DAY_PART_WORDS = (
     (r"\b(formiddag\w*|om morgenen|morgenen|tidlig|in the morning|morning)\b", "morning"),
     (r"\b(lunsj\w*|lunch\w*)\b", "lunch"),
+    (r"\b(etter|after) (lunsj\w*|lunch\w*)\b", "after_lunch"),
     (r"\b(ettermiddag\w*|ettermidda\w*|afternoon)\b", "afternoon"),
     (r"\b(kveld\w*|kvell\w*|evening|tonight|etter jobb\w*|after work)\b", "evening"),
 )

@@ -15,21 +15,18 @@ crisis probability. Recall comes first, so the threshold is low; the phrase back
 "not understood" too.
 """
 import logging
-import pickle
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.crisis_marking import is_crisis, mark_crisis
-from components.message_parts import parts_of, whole_vectors
+from components.message_parts import parts_of
 from components.parse_keys import (
     CRISIS_INTENTS,
     CRISIS_SCORE_KEY,
@@ -38,7 +35,7 @@ from components.parse_keys import (
     TOPIC_RANKING_KEY,
     is_command,
 )
-from components.text_model import TextModel
+from components.trained_text_component import TrainedTextComponent
 from components.topic_classifier import intent_of, label_of, response_selector_output
 
 logger = logging.getLogger(__name__)
@@ -66,7 +63,9 @@ def crisis_probability(features: Dict[str, float], weights: Dict[str, float], bi
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class CrisisDetector(GraphComponent):
+class CrisisDetector(TrainedTextComponent):
+    model_file = "crisis_model.pkl"
+
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
@@ -82,18 +81,6 @@ class CrisisDetector(GraphComponent):
             "fallback_threshold": 0.3,
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[TextModel] = None) -> None:
-        self.config = config
-        self.model_storage = model_storage
-        self.resource = resource
-        self.model = model
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "CrisisDetector":
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         texts, labels = [], []
         for example in training_data.intent_examples:
@@ -101,21 +88,10 @@ class CrisisDetector(GraphComponent):
             if label:
                 texts.append(example.get(TEXT))
                 labels.append(label if label in CRISIS_INTENTS else NONE)
-        model = TextModel(c=float(self.config["c"]), meaning_weight=float(self.config["meaning_weight"]),
-                          class_weight="balanced")
-        self.model = model.fit(texts, labels, whole_vectors(texts))
+        model = self.fit_and_keep(texts, labels, class_weight="balanced")
         logger.info("Crisis detector: %d examples, %d crisis, temperature %.3f",
                     len(texts), sum(label != NONE for label in labels), model.temperature)
-        with self.model_storage.write_to(self.resource) as directory:
-            (directory / "crisis_model.pkl").write_bytes(pickle.dumps(self.model))
         return self.resource
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "CrisisDetector":
-        with model_storage.read_from(resource) as directory:
-            model = pickle.loads((directory / "crisis_model.pkl").read_bytes())
-        return cls(config, model_storage, resource, model)
 
     def part_probabilities(self, message: Message) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[str]]:
         """Per part: detector crisis probability, topic crisis mass, and each crisis label's

@@ -25,9 +25,17 @@ logger = logging.getLogger(__name__)
 BACKSTOP_KEY = REASON_KEY
 
 
+HEDGES_KEY = "not_when"  # a message that says it asks in general, or of something over, is left to the classifiers
+
+
 def load_phrases(path: Text) -> Dict[str, List[str]]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return {str(label): [str(p) for p in (phrases or [])] for label, phrases in data.items()}
+    return {str(label): [str(p) for p in (phrases or [])] for label, phrases in data.items() if label != HEDGES_KEY}
+
+
+def load_hedges(path: Text) -> List[str]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return [str(p) for p in data.get(HEDGES_KEY) or []]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -47,6 +55,7 @@ class SafetyBackstop(StatelessComponent):
         phrases = load_phrases(config["phrases_file"])
         self.crisis_intents = set(phrases)
         self.matcher = PhraseMatcher(phrases, max_gap=int(config["max_gap"]))
+        self.hedges = PhraseMatcher({"hedge": load_hedges(config["phrases_file"])}, max_gap=1)
         self.keep_crisis_above = float(config["keep_crisis_above"])
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -61,7 +70,7 @@ class SafetyBackstop(StatelessComponent):
         if predicted_name in self.crisis_intents and confidence >= self.keep_crisis_above:
             return {"intent": predicted_name, "reason": "classifier"}
         phrase = self.matcher.best_match(text or "")
-        if phrase is not None:
+        if phrase is not None and self.hedges.best_match(text or "") is None:
             return {"intent": phrase.label, "reason": "phrase"}
         return None
 

@@ -50,6 +50,7 @@ class TextModel:
     temperature: float = 1.0
     vectorizer: Optional[TfidfVectorizer] = None
     svm: Optional[LinearSVC] = None
+    vocabulary: frozenset = frozenset()  # every normalised word of the training examples
 
     def _new_vectorizer(self) -> TfidfVectorizer:
         return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
@@ -66,6 +67,7 @@ class TextModel:
         index: Dict[str, int] = {label: i for i, label in enumerate(self.labels)}
         gold = np.array([index[label] for label in labels])
         self.temperature = self._calibrate(list(texts), gold, vectors)
+        self.vocabulary = frozenset(word for text in texts for word in normalise(text).split())
         self.vectorizer = self._new_vectorizer().fit(texts)
         self.svm = self._new_svm().fit(self._features(self.vectorizer, texts, vectors), gold)
         return self
@@ -84,6 +86,13 @@ class TextModel:
             fold_scores = svm.decision_function(self._features(vectorizer, [texts[i] for i in test], vectors[test]))
             scores[np.ix_(test, svm.classes_)] = fold_scores.reshape(len(test), -1)
         return best_temperature(scores, gold)
+
+    def known_share(self, text: str) -> float:
+        """The share of a message's words (of three letters or more) seen in the training data."""
+        words = [w for w in normalise(text).split() if len(w) >= 3 and not w.isdigit()]
+        if len(words) < 2:  # one unknown word may be a rare medical term, not mashing
+            return 1.0
+        return sum(w in self.vocabulary for w in words) / len(words)
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Rows of probabilities over self.labels, one row per text."""

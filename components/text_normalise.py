@@ -8,6 +8,8 @@ import unicodedata
 
 _LETTER_MAP = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "ae", "ö": "o"})
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# "don't", "won’t", "I'm": the apostrophe joins, so "dont want to live" matches both spellings
+_APOSTROPHE = re.compile(r"(?<=[a-z])['’‘`´](?=[a-z])")
 
 
 def normalise(text: str) -> str:
@@ -16,6 +18,7 @@ def normalise(text: str) -> str:
     text = text.replace("aa", "a")
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _APOSTROPHE.sub("", text)
     return _NON_WORD.sub(" ", text).strip()
 
 

@@ -9,15 +9,12 @@ the topic, so `utter_faq` answers it. Extra output:
   whole message is split between two topics or one of its sentences asks something else.
 """
 import logging
-import pickle
 import zlib
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -29,7 +26,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.message_parts import parts_of, whole_vectors
+from components.message_parts import parts_of
 from components.parse_keys import (
     PART_PROBABILITIES_KEY,
     RETRIEVAL_INTENT,
@@ -37,7 +34,7 @@ from components.parse_keys import (
     TOPIC_RANKING_KEY,
     is_command,
 )
-from components.text_model import TextModel
+from components.trained_text_component import TrainedTextComponent
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +50,9 @@ def intent_of(label: str) -> str:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class TopicClassifier(GraphComponent):
+class TopicClassifier(TrainedTextComponent):
+    model_file = "topic_model.pkl"
+
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
@@ -65,39 +64,21 @@ class TopicClassifier(GraphComponent):
             "second_min_sentence": 0.6,
             # Weight of the sentences against the whole message when a letter has several.
             "sentence_weight": 0.3,
+            # Keyboard mashing ("jdjdjd kkkk asdf"): when fewer than this share of the words were
+            # ever seen in training, the message is out of scope, whatever the classifier says.
+            "min_known_words": 0.34,
+            # Intents the dialogue handles alike: a message split between them is sure of the
+            # family ("kan jeg få snakke med noen på telefon?": a person, by talk or booking).
+            "families": [],
         }
-
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[TextModel] = None) -> None:
-        self.config = config
-        self.model_storage = model_storage
-        self.resource = resource
-        self.model = model
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TopicClassifier":
-        return cls(config, model_storage, resource)
 
     # --- training ---------------------------------------------------------------------------
     def train(self, training_data: TrainingData) -> Resource:
         examples = [(m.get(TEXT), label_of(m)) for m in training_data.intent_examples if label_of(m)]
-        texts = [text for text, _ in examples]
-        labels = [label for _, label in examples]
-        model = TextModel(c=float(self.config["c"]), meaning_weight=float(self.config["meaning_weight"]))
-        self.model = model.fit(texts, labels, whole_vectors(texts))
+        model = self.fit_and_keep([text for text, _ in examples], [label for _, label in examples])
         logger.info("Topic classifier: %d examples, %d labels, temperature %.3f",
-                    len(texts), len(model.labels), model.temperature)
-        with self.model_storage.write_to(self.resource) as directory:
-            (directory / "topic_model.pkl").write_bytes(pickle.dumps(self.model))
+                    len(examples), len(model.labels), model.temperature)
         return self.resource
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "TopicClassifier":
-        with model_storage.read_from(resource) as directory:
-            model = pickle.loads((directory / "topic_model.pkl").read_bytes())
-        return cls(config, model_storage, resource, model)
 
     # --- inference --------------------------------------------------------------------------
     def process(self, messages: List[Message]) -> List[Message]:
@@ -109,6 +90,9 @@ class TopicClassifier(GraphComponent):
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
                 continue
             ranked, second = self.classify(message)
+            ranked = merge_families(ranked, self.config["families"])
+            if self.model.known_share(message.get(TEXT) or "") < float(self.config["min_known_words"]):
+                ranked, second = [("out_of_scope", 1.0)] + [r for r in ranked if r[0] != "out_of_scope"], None
             self._set_output(message, ranked, second)
         return messages
 
@@ -156,6 +140,20 @@ class TopicClassifier(GraphComponent):
         faq = [(label, p) for label, p in ranked if label.startswith(RETRIEVAL_INTENT + "/")]
         if faq:
             message.set("response_selector", response_selector_output(faq), add_to_output=True)
+
+
+def merge_families(ranked: List[Tuple[str, float]], families: List[List[str]]) -> List[Tuple[str, float]]:
+    """Each family's likeliest member takes the family's whole probability; the others leave
+    the ranking. The probabilities still sum to one."""
+    merged = list(ranked)
+    for family in families:
+        members = [(label, p) for label, p in merged if label in family]
+        if len(members) < 2:
+            continue
+        total = sum(p for _, p in members)
+        merged = [(label, total if label == members[0][0] else p) for label, p in merged
+                  if label not in family or label == members[0][0]]
+    return sorted(merged, key=lambda item: -item[1])
 
 
 def response_selector_output(faq: List[Tuple[str, float]]) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ import yaml
 from actions.availability import Schedule
 from actions.booking_form import channel_in_text, choice_in, norwegian_phone
 from actions.dates import describe_week
-from actions.form_reading import ordinal_choice
+from actions.form_reading import ordinal_choice, without_ordinals
 from actions.time_wishes import parse_wish
 from components.follow_up import FollowUpDetector
 from tests.conftest import ROOT
@@ -60,6 +60,23 @@ def test_ordinal_choices():
     assert ordinal_choice("den siste du foreslo", offered) == "c"
     assert ordinal_choice("ta den fyrste på torsdag", offered) == "a"
     assert ordinal_choice("passer fint", offered) is None
+    assert ordinal_choice("ok ta den foerste tida", offered) == "a"
+
+
+def test_a_position_in_the_list_is_no_time_but_a_day_beside_it_is():
+    assert not parse_wish(without_ordinals("andre tid. nr 2"), TUESDAY_EVENING).understood
+    assert parse_wish(without_ordinals("den første på torsdag"), TUESDAY_EVENING).understood
+
+
+def test_a_contact_time_that_narrows_the_one_given_replaces_it():
+    from actions.contact_time import parse_contact_time
+    from actions.risk_check import narrows
+
+    weekend = parse_contact_time("i helga", TUESDAY_EVENING).encode()
+    saturday_evening = parse_contact_time("laurdag kveld", TUESDAY_EVENING).encode()
+    assert narrows(saturday_evening, weekend)
+    assert not narrows(weekend, saturday_evening)
+    assert not narrows(parse_contact_time("for tre uker siden", TUESDAY_EVENING).encode(), weekend)
 
 
 @pytest.fixture(scope="module")

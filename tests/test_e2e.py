@@ -60,6 +60,13 @@ def test_suicide_gets_numbers_first_then_the_offer(servers):
     assert replies[-1]["buttons"][0]["payload"] == "/affirm"
 
 
+def test_a_minor_in_crisis_also_gets_the_childrens_helpline(servers):
+    replies = say(servers, new_sender(), "jeg er 15 og det blør mye etter sex i går, det stopper ikke")
+    assert "113" in replies[0]["text"] and "116 111" in joined(replies)
+    adult = joined(say(servers, new_sender(), "jeg er 35 og det blør mye etter sex i går, det stopper ikke"))
+    assert "116 111" not in adult
+
+
 def test_crisis_inside_a_conversation_still_wins(servers):
     sender = new_sender()
     say(servers, sender, "hva koster det å teste seg")
@@ -150,6 +157,25 @@ def test_moving_a_booking_with_the_code_typed_alone(servers):
     assert "flyttet" in joined(say(servers, later, "/affirm"))
     store = BookingStore(f"sqlite:///{servers.var_dir / 'bookings.db'}")
     assert store.find(reference).slot_start.isoformat() != first["payload"]
+
+
+def test_without_a_code_a_thank_you_ends_the_cancelling_kindly(servers):
+    sender = new_sender()
+    assert "referansen" in joined(say(servers, sender, "jeg må avbestille timen min")).lower()
+    helped = joined(say(servers, sender, "jeg har ingen kode"))
+    assert "22 00 00 00" in helped or "ring oss" in helped.lower()
+    ended = joined(say(servers, sender, "ok takk"))
+    assert "Ring oss" in ended and "referansen" not in ended.lower()
+    after = joined(say(servers, sender, "hva koster det å teste seg for klamydia"))
+    assert "gratis" in after.lower() and "referansen" not in after.lower()  # the form is over
+
+
+def test_without_a_code_a_new_booking_can_be_made_instead(servers):
+    sender = new_sender()
+    say(servers, sender, "jeg må flytte timen min")
+    say(servers, sender, "har mista koden")
+    instead = joined(say(servers, sender, "da bestiller jeg heller en ny på telefon"))
+    assert "telefonsamtale" in instead and "referansen" not in instead.lower()
 
 
 def test_phone_booking_with_an_invalid_number_first(servers):

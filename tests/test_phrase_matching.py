@@ -15,6 +15,7 @@ def test_normalise_folds_norwegian_letters_and_punctuation():
     assert normalise("Jeg BLØR, og får  SÅR!!") == "jeg blor og far sar"
     assert normalise("blaa maerker, naa") == "bla maerker na"
     assert normalise("Gonoré?") == "gonore"
+    assert normalise("I don't want to live, it won’t stop") == "i dont want to live it wont stop"
 
 
 def test_phrase_words_in_order_with_a_bounded_gap():
@@ -66,6 +67,8 @@ def backstop():
     ("kjæresten min sliter med å puste etter tabletten", "crisis_medical"),
     ("tunga er hoven etter at jeg tok medisinen", "crisis_medical"),
     ("jeg tror jenta på salongen blir tvunget av sjefen sin", "crisis_exploitation"),
+    ("I don't want to live anymore", "crisis_suicide"),
+    ("there's so much blood down there and it won't stop", "crisis_medical"),
 ])
 def test_backstop_catches_high_risk_phrases(backstop, text, intent):
     assert backstop.crisis_for(text, {"name": "faq", "confidence": 0.99})["intent"] == intent

@@ -63,3 +63,13 @@ def test_a_crisis_keeps_the_question_the_message_also_asked():
     assert message.get("intent") == {"name": "crisis_suicide", "confidence": 1.0}
     assert message.get(REASON_KEY) == "detector"
     assert message.get(DEFERRED_TOPIC_KEY) == "faq/test_window_period"
+
+
+def test_a_family_of_intents_handled_alike_is_sure_when_its_members_together_are():
+    from components.topic_classifier import merge_families
+
+    ranked = [("faq/service_contact", 0.30), ("talk_to_human", 0.29), ("book_counsellor", 0.15), ("greet", 0.1)]
+    merged = merge_families(ranked, [["talk_to_human", "book_counsellor"]])
+    assert merged[0][0] == "talk_to_human" and abs(merged[0][1] - 0.44) < 1e-9
+    assert [label for label, _ in merged] == ["talk_to_human", "faq/service_contact", "greet"]
+    assert merge_families(ranked, [["cancel_booking", "move_booking"]]) == ranked
