@@ -91,6 +91,10 @@ class ActionTalkToHuman(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         from actions.booking_form import choice_in
+        today = crisis_frame(tracker).get("call_today")
+        if today:  # right after a crisis answer, the lines that answer today come first
+            language = language_of(tracker)
+            dispatcher.utter_message(text=filled(text_in(today, language), language))
         if choice_in((tracker.latest_message or {}).get("text") or "").wanted:
             return [FollowupAction("booking_form")]
         dispatcher.utter_message(response="utter_talk_to_human")
@@ -125,6 +129,9 @@ class ActionFollowUp(Action):
             dispatcher.utter_message(response="utter_no_problem")
             return []
         topic = tracker.get_slot("last_topic")
+        in_form = (content().get("in_form_topic") or {}).get((tracker.active_loop or {}).get("name"), {})
+        if kind in in_form.get("kinds", []):  # "kor lenge har eg på meg?" in the risk check: PEP's hours
+            topic = in_form["topic"]
         answer = self.answer_for(tracker, topic, kind) if topic else None
         if answer is None:
             guess = classifier_topic(tracker)

@@ -116,7 +116,9 @@ def _explicit_date(raw: str, now: datetime) -> Optional[date]:
 
 
 # "ikke onsdag", "ikkje i morgon", "not Wednesday": a day ruled out is no wish for that day.
-NEGATED_DAY = re.compile(r"\b(ikke|ikkje|itj|inte|not|no|aldri|never)\s+(pa\s+|on\s+)?(i\s+)?\w+")
+# "ikke torsdag", "not Friday"; and a day taken back: "scratch Wednesday", "i stedet for onsdag"
+NEGATED_DAY = re.compile(r"\b(ikke|ikkje|itj|inte|not|no|aldri|never|scratch|forget|drop|instead of|rather than|"
+                         r"i stedet for|istedenfor|istaden for|i staden for|heller enn)\s+(pa\s+|on\s+)?(i\s+)?\w+")
 
 
 def ruled_out_days(raw: str) -> list:

@@ -90,7 +90,7 @@ def follow_ups():
     ("hvor får jeg det?", "where"), ("kvar får eg det?", "where"), ("hva med hiv?", "what_about"),
     ("er det farlig?", "dangerous"), ("hvor lenge varer det da?", "how_long"), ("Kostar det noko?", "cost"),
     ("jeg vil ikke anmelde", "not_report"), ("har jeg gjort noe ulovlig da? jeg tok jo imot pengene", "illegal_me"),
-    ("kan noen ringe meg i dag?", "call_today"), ("vet ikke", "hesitate"),
+    ("kan noen ringe meg i dag?", "call_today"), ("vet ikke", "hesitate"), ("er alt borte nå?", "deleted"),
     # a question that names its own topic is not a follow-up
     ("hvor får jeg PEP?", ""), ("hva koster det å teste seg for klamydia", ""), ("hei", ""),
 ])
