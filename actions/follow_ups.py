@@ -132,7 +132,7 @@ class ActionFollowUp(Action):
         in_form = (content().get("in_form_topic") or {}).get((tracker.active_loop or {}).get("name"), {})
         if kind in in_form.get("kinds", []):  # "kor lenge har eg på meg?" in the risk check: PEP's hours
             topic = in_form["topic"]
-        answer = self.answer_for(tracker, topic, kind) if topic else None
+        answer = self.answer_for(tracker, topic, kind)
         if answer is None:
             guess = classifier_topic(tracker)
             answer = {"topic": guess} if guess and guess.startswith("faq/") else None
@@ -145,10 +145,10 @@ class ActionFollowUp(Action):
         return matcher.best_match((tracker.latest_message or {}).get("text") or "") is not None
 
     @staticmethod
-    def answer_for(tracker: Tracker, topic: str, kind: str) -> Optional[Dict[str, Any]]:
+    def answer_for(tracker: Tracker, topic: Optional[str], kind: str) -> Optional[Dict[str, Any]]:
         found = ((content().get("after_topic") or {}).get(topic) or {}).get(kind)
         found = found or (content().get("default") or {}).get(kind)
-        if not found:
+        if not found or (not topic and (found.get("same_topic") or found.get("same_kind"))):
             return None
         if found.get("same_topic"):
             return {"topic": topic}

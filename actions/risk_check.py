@@ -291,7 +291,8 @@ def render(advice: Advice, situation: Situation, at: datetime, language: str) ->
             elif test.ready_now:
                 lines.append(say("test_ready_now", language, test=name))
             else:
-                lines.append(say("test_ready_on", language, test=name, date=format_date(test.ready, language, at.date())))
+                lines.append(say("test_ready_on", language, test=name, days=test.days,
+                                 date=format_date(test.ready, language, at.date())))
         paragraphs.append("\n".join(lines))
         paragraphs.append(say("test_early", language))
         paragraphs.append(say("where", language))

@@ -121,6 +121,13 @@ NEGATED_DAY = re.compile(r"\b(ikke|ikkje|itj|inte|not|no|aldri|never|scratch|for
                          r"i stedet for|istedenfor|istaden for|i staden for|heller enn)\s+(pa\s+|on\s+)?(i\s+)?\w+")
 
 
+# "ikkje tidleg på dagen", "not in the evening": the rest of the day
+NEGATED_MORNING = re.compile(r"\b(ikke|ikkje|itj|inte|not|no)\s+(sa\s+|so\s+|too\s+|for\s+)?(tidlig|tidleg|om morgenen|morgen\w*|"
+                             r"formiddag\w*|early|in the morning|morning)\b")
+NEGATED_EVENING = re.compile(r"\b(ikke|ikkje|itj|inte|not|no)\s+(sa\s+|so\s+|too\s+|for\s+)?(sent|seint|pa kvelden|kveld\w*|late|"
+                             r"in the evening|evening)\b")
+
+
 def ruled_out_days(raw: str) -> list:
     """Weekdays the user rules out ("ikke torsdag", "ikkje onsdag", "not Friday"), Monday = 0."""
     text = normalise(raw)
@@ -134,7 +141,9 @@ def ruled_out_days(raw: str) -> list:
 def parse_wish(raw: str, now: datetime) -> Wish:
     """Reads a wish for an appointment time; `now` must be aware (local time zone)."""
     zone = now.tzinfo
-    text = NEGATED_DAY.sub(" ", normalise(raw))
+    normalised = normalise(raw)
+    not_morning, not_evening = NEGATED_MORNING.search(normalised), NEGATED_EVENING.search(normalised)
+    text = NEGATED_DAY.sub(" ", normalised)
     if ASAP.search(text):
         return Wish(now, None)
 
@@ -143,6 +152,10 @@ def parse_wish(raw: str, now: datetime) -> Wish:
         if re.search(pattern, text):
             first, last = DAY_PARTS[part]
             earliest, latest = time(first), time(last)
+    if not_morning:
+        earliest = max(earliest, time(DAY_PARTS["morning"][1]))
+    if not_evening:
+        latest = min(latest or time(23, 59), time(DAY_PARTS["evening"][0]))
 
     days = _day_window(text, now.date(), now.time(), latest)
     if days is None:

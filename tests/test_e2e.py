@@ -104,6 +104,13 @@ def test_forget_me_resets_the_conversation(servers):
     assert any(event["event"] == "restart" for event in history["events"])
 
 
+def test_asking_whether_it_is_all_gone_after_deleting_gets_a_straight_answer(servers):
+    sender = new_sender()
+    say(servers, sender, "hva koster det å teste seg")
+    say(servers, sender, "slett samtalen")
+    assert "fra serverne våre" in joined(say(servers, sender, "er alt borte nå?"))
+
+
 def test_conversations_are_stored_in_the_sqlite_tracker_store(servers):
     sender = new_sender()
     say(servers, sender, "hei")

@@ -26,6 +26,8 @@ def window(text):
     ("thursday after lunch", ("Thu 07 12:00", "Thu 07 17:00", True)),
     ("fredag i stedet for onsdag", ("Fri 08 00:00", "Sat 09 00:00", True)),
     ("scratch Wednesday, Friday instead", ("Fri 08 00:00", "Sat 09 00:00", True)),
+    ("og ikkje tidleg på dagen heller", ("Mon 04 12:00", None, True)),
+    ("fredag, men ikke for sent", ("Fri 08 00:00", "Fri 08 17:00", True)),
     ("torsdag etter kl 17", ("Thu 07 17:00", "Fri 08 00:00", True)),
     ("neste uke", ("Mon 11 00:00", "Mon 18 00:00", True)),
     ("next week in the evening", ("Mon 11 17:00", "Sun 17 22:00", True)),
