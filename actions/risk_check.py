@@ -249,7 +249,8 @@ def _pep_line(pep: Deadline, language: str) -> str:
 
 
 def _pill_text(pill: Deadline, language: str) -> str:
-    values = dict(name=pill.name, limit=f"{pill.limit_hours:g}")
+    name = pill.name if isinstance(pill.name, str) else text_in(pill.name, language)
+    values = dict(name=name, limit=f"{pill.limit_hours:g}")
     if pill.hours_left is None:
         return say("pill_time_unknown", language, **values)
     if pill.maybe_left:
@@ -257,8 +258,42 @@ def _pill_text(pill: Deadline, language: str) -> str:
     return say("pill_hours_left", language, hours=max(int(pill.hours_left), 1), **values)
 
 
+# One message fits a phone screen; the answer is split between its paragraphs, never inside one.
+MAX_MESSAGE_CHARS = 600
+
+
 def render(advice: Advice, situation: Situation, at: datetime, language: str) -> str:
-    """The answer: what to do now (with hours left), then the test dates, then where."""
+    """The whole answer as one text."""
+    return "\n\n".join(advice_paragraphs(advice, situation, at, language))
+
+
+def render_messages(advice: Advice, situation: Situation, at: datetime, language: str) -> List[str]:
+    """The answer as messages of at most MAX_MESSAGE_CHARS, paragraphs kept whole and in order."""
+    messages: List[str] = []
+    for paragraph in advice_paragraphs(advice, situation, at, language):
+        for piece in _pieces_of(paragraph):
+            if messages and len(messages[-1]) + 2 + len(piece) <= MAX_MESSAGE_CHARS:
+                messages[-1] += "\n\n" + piece
+            else:
+                messages.append(piece)
+    return messages
+
+
+def _pieces_of(paragraph: str) -> List[str]:
+    """A paragraph that is too long for one message, cut between its list lines."""
+    if len(paragraph) <= MAX_MESSAGE_CHARS:
+        return [paragraph]
+    pieces: List[str] = []
+    for line in paragraph.split("\n"):
+        if pieces and len(pieces[-1]) + 1 + len(line) <= MAX_MESSAGE_CHARS:
+            pieces[-1] += "\n" + line
+        else:
+            pieces.append(line)
+    return pieces
+
+
+def advice_paragraphs(advice: Advice, situation: Situation, at: datetime, language: str) -> List[str]:
+    """What to do now (with hours left), then the test dates, then where."""
     content = load(TEXTS)
     urgent, later = [], []
     if advice.pep:
@@ -296,7 +331,7 @@ def render(advice: Advice, situation: Situation, at: datetime, language: str) ->
         paragraphs.append("\n".join(lines))
         paragraphs.append(say("test_early", language))
         paragraphs.append(say("where", language))
-    return "\n\n".join(paragraphs)
+    return paragraphs
 
 
 class ActionRiskAdvice(Action):
@@ -307,7 +342,8 @@ class ActionRiskAdvice(Action):
         language = language_of(tracker)
         situation, at = situation_of(tracker), now()
         advice = advise(situation, at, load(RULES))
-        dispatcher.utter_message(text=render(advice, situation, at, language))
+        for message in render_messages(advice, situation, at, language):
+            dispatcher.utter_message(text=message)
         dispatcher.utter_message(text=say("offer", language), buttons=buttons_in(load(TEXTS)["offer_buttons"], language))
         return [SlotSet(slot, None) for slot in RISK_SLOTS]
 

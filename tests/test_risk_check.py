@@ -206,3 +206,20 @@ def test_the_advice_in_english():
     case = Situation(at(10), "anal", "none", "no")
     text = render(advise(case, NOW, RULES), case, NOW, "en")
     assert "about 62 hours left" in text and "Chlamydia and gonorrhoea: from" in text
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_every_possible_result_comes_in_messages_that_fit_a_phone_screen(language):
+    from itertools import product
+
+    from actions.risk_check import MAX_MESSAGE_CHARS, render_messages
+    longest = 0
+    for hours, contact, protection, symptoms, pregnancy in product(
+            [2, 30, 80, 24 * 10, 24 * 100], ["vaginal", "anal", "oral", "hand", "unknown"],
+            ["none", "broke", "held", "unknown"], ["yes", "no", "unknown"], ["yes", "no", "unknown"]):
+        case = situation(at(hours), contact, protection, symptoms, pregnancy)
+        messages = render_messages(advise(case, NOW, RULES), case, NOW, language)
+        whole = render(advise(case, NOW, RULES), case, NOW, language)
+        assert " ".join(" ".join(messages).split()) == " ".join(whole.split())  # all of it, in order
+        longest = max(longest, *map(len, messages))
+    assert longest <= MAX_MESSAGE_CHARS
