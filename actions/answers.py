@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import language_of, load, text_in
-from actions.crisis_context import crisis_frame
+from actions.crisis_context import crisis_reminder
 from components.phrase_matcher import PhraseMatcher
 
 RETRIEVAL_PREFIX = "faq/"
@@ -59,9 +59,9 @@ class ActionAfterAnswer(Action):
             button = topic_button(second, language)
             if button:
                 dispatcher.utter_message(text=text_in(load("answers.yml")["read_also"], language), buttons=[button])
-        reminder = crisis_frame(tracker).get("reminder")
+        reminder = crisis_reminder(tracker)
         if reminder:  # shortly after a crisis answer, the numbers stay in sight
-            dispatcher.utter_message(text=text_in(reminder, language))
+            dispatcher.utter_message(text=reminder)
         return [SlotSet("last_topic", topic)]
 
 

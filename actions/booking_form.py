@@ -17,7 +17,7 @@ from actions import clock, dates
 from actions.availability import Schedule
 from actions.booking_store import BookingStore, NotFound, SlotTaken
 from actions.channel_choice import ChannelChoice, channel_choice
-from actions.crisis_context import crisis_frame
+from actions.crisis_context import crisis_reminder
 from actions.content import buttons_in, language_of, latest_intent, load, service_details, text_in
 from actions.dates import describe_week
 from actions.form_reading import (
@@ -42,6 +42,8 @@ MAX_OFFERED = 4
 OTHER_TIMES = "other_times"
 BOOKING_SLOTS = ("booking_channel", "booking_slot", "booking_phone", "booking_confirmed",
                  "booking_wish", "booking_offered", "booking_not_channels", "booking_not_days", MISSES_KEY)
+# What cancelling or moving a booking keeps while it runs; cleared when it ends either way.
+MANAGE_SLOTS = ("booking_moving", "manage_action", "manage_confirmed")
 
 _store: Optional[BookingStore] = None
 _last_erasure: Optional[datetime] = None
@@ -320,12 +322,6 @@ def hours_of(channel: Optional[str], tracker: Tracker) -> str:
     return describe_week(schedule().weekly_for(channel), language_of(tracker))
 
 
-def crisis_reminder(tracker: Tracker) -> Optional[str]:
-    """The crisis's numbers, when the booking starts right after a crisis answer."""
-    entry = crisis_frame(tracker, within=1).get("reminder")
-    return text_in(entry, language_of(tracker)) if entry else None
-
-
 def closed_for_wish(tracker: Tracker) -> Optional[str]:
     """The service's hours, when the time the user asked for has no free time in any channel."""
     plan = schedule()
@@ -363,7 +359,7 @@ class ActionAskBookingChannel(Action):
                        choices=joiner.join(channel_name(c, tracker) for c in choices))
         else:
             text = say("ask_channel", tracker)
-        reminder = crisis_reminder(tracker)
+        reminder = crisis_reminder(tracker, within=1)
         if reminder:  # booking right after a crisis answer: the lines that answer now come first
             dispatcher.utter_message(text=reminder)
         closed = closed_for_wish(tracker)

@@ -4,7 +4,7 @@ from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
-from actions.content import load
+from actions.content import language_of, load, text_in
 from components.parse_keys import CRISIS_INTENTS
 
 CRISIS_FRAME_TURNS = 4  # a crisis frames the answers to this many of the user's next messages
@@ -29,3 +29,9 @@ def recent_crisis(tracker: Tracker, within: int = CRISIS_FRAME_TURNS) -> Optiona
 def crisis_frame(tracker: Tracker, within: int = CRISIS_FRAME_TURNS) -> Dict[str, Any]:
     crisis = recent_crisis(tracker, within)
     return ((load("follow_ups.yml").get("after_crisis") or {}).get(crisis) or {}) if crisis else {}
+
+
+def crisis_reminder(tracker: Tracker, within: int = CRISIS_FRAME_TURNS) -> Optional[str]:
+    """The recent crisis's numbers in the conversation's language; None without a recent crisis."""
+    entry = crisis_frame(tracker, within).get("reminder")
+    return text_in(entry, language_of(tracker)) if entry else None

@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import buttons_in, language_of, load, text_in
-from actions.crisis_context import crisis_frame
+from actions.crisis_context import crisis_reminder
 
 FALLBACK_INTENT = "nlu_fallback"
 # Clicking "Noe annet" or picking a suggestion neither ends nor extends a streak of misses.
@@ -72,9 +72,9 @@ class ActionHandleFallback(Action):
     ) -> List[EventType]:
         texts = load("fallback.yml")
         language = language_of(tracker)
-        reminder = (crisis_frame(tracker) or {}).get("reminder")
+        reminder = crisis_reminder(tracker)
         if reminder:  # not understood after a crisis answer: the lines that help now, and a person
-            dispatcher.utter_message(text=text_in(reminder, language),
+            dispatcher.utter_message(text=reminder,
                                      buttons=buttons_in(texts["human_offer_buttons"], language))
             return [SlotSet("suggested_topics", None)]
         if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:

@@ -13,9 +13,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answered_topic, has_answer
-from actions.booking_form import BOOKING_SLOTS
+from actions.booking_form import BOOKING_SLOTS, MANAGE_SLOTS
 from actions.content import buttons_in, language_of, latest_intent, load, text_in
-from actions.crisis_context import crisis_frame
+from actions.crisis_context import crisis_reminder
 from actions.follow_ups import ActionFollowUp
 from actions.form_reading import MISSES_KEY
 from actions.languages import ActionLanguageChanged
@@ -103,8 +103,7 @@ class ActionFormLeft(Action):
             dispatcher.utter_message(text=risk_say("stopped", language))
             return reset + [SlotSet(slot, None) for slot in RISK_SLOTS]
         dispatcher.utter_message(text=text_in(load("booking_texts.yml")["stopped"], language))
-        return reset + [SlotSet(slot, None) for slot in BOOKING_SLOTS] + [
-            SlotSet("booking_moving", None), SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]
+        return reset + [SlotSet(slot, None) for slot in BOOKING_SLOTS + MANAGE_SLOTS]
 
 
 class ActionBookingInstead(Action):
@@ -115,8 +114,7 @@ class ActionBookingInstead(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        return [SlotSet("requested_slot", None), SlotSet(MISSES_KEY, None), SlotSet("booking_reference", None),
-                SlotSet("booking_moving", None), SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]
+        return [SlotSet(slot, None) for slot in ("requested_slot", MISSES_KEY, "booking_reference") + MANAGE_SLOTS]
 
 
 class ActionYesOutOfContext(Action):
@@ -133,9 +131,9 @@ class ActionYesOutOfContext(Action):
         if reference and just_booked(tracker):
             dispatcher.utter_message(text=text_in(texts()["already_booked"], language).format(reference=reference))
             return []
-        reminder = crisis_frame(tracker).get("reminder")
+        reminder = crisis_reminder(tracker)
         if reminder:
-            dispatcher.utter_message(text=text_in(reminder, language))
+            dispatcher.utter_message(text=reminder)
             dispatcher.utter_message(response="utter_offer_counsellor")
             return []
         dispatcher.utter_message(response="utter_how_can_i_help")
@@ -151,9 +149,9 @@ class ActionNoThanks(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_no_problem")
-        reminder = crisis_frame(tracker).get("reminder")
+        reminder = crisis_reminder(tracker)
         if reminder:
-            dispatcher.utter_message(text=text_in(reminder, language_of(tracker)))
+            dispatcher.utter_message(text=reminder)
         return []
 
 
