@@ -16,7 +16,7 @@ audit_log = sa.Table(
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("event", sa.String(32), nullable=False),
-    sa.Column("reference", sa.String(7)),
+    sa.Column("reference", sa.String(16)),
     sa.Column("address", sa.String(64)),
 )
 

@@ -5,12 +5,13 @@ form is not taken as an answer: nothing is extracted, the form rejects, and the 
 question first and then return to the form.
 """
 import hashlib
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Text
 
 import phonenumbers
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock, dates
@@ -33,6 +34,8 @@ from actions.form_reading import (
     payload_entities,
     without_ordinals,
 )
+from actions import limits
+from actions.booking_pins import new_pin, pin_hash, pin_in_text, pin_matches
 from actions.reference_codes import looks_like_code, normalise_code
 from actions.time_wishes import parse_wish, ruled_out_days
 from components.phrase_matcher import PhraseMatcher
@@ -43,7 +46,8 @@ OTHER_TIMES = "other_times"
 BOOKING_SLOTS = ("booking_channel", "booking_slot", "booking_phone", "booking_confirmed",
                  "booking_wish", "booking_offered", "booking_not_channels", "booking_not_days", MISSES_KEY)
 # What cancelling or moving a booking keeps while it runs; cleared when it ends either way.
-MANAGE_SLOTS = ("booking_moving", "manage_action", "manage_confirmed")
+MANAGE_SLOTS = ("booking_moving", "manage_action", "manage_confirmed", "booking_pin")
+VERIFIED = "verified"  # booking_pin once the reference and PIN matched
 
 _store: Optional[BookingStore] = None
 _last_erasure: Optional[datetime] = None
@@ -102,6 +106,40 @@ def norwegian_phone(text: str) -> Optional[str]:
     if number.country_code != 47 or len(national) != 8 or national[0] not in "23456789":
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def masked_phone(number: Optional[str]) -> str:
+    """ "+47 91 23 45 67" → "+47 •• •• 45 67": enough to recognise one's own number, not to call it."""
+    digits = [ch for ch in (number or "") if ch.isdigit()]
+    if len(digits) < 4:
+        return "•• •• •• ••"
+    return f"+47 •• •• {''.join(digits[-4:-2])} {''.join(digits[-2:])}"
+
+
+def client_of(tracker: Tracker) -> str:
+    """Who is booking, for the limits: the gateway's pseudonym of the address (or chat)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return str(metadata.get("client") or tracker.sender_id)[:64]
+
+
+def upcoming_bookings_of(tracker: Tracker):
+    now = clock.now()
+    return [b for b in store().bookings_of_sender(tracker.sender_id) if b.slot_start >= now]
+
+
+def booking_refusal(tracker: Tracker) -> Optional[str]:
+    """Why no new booking can be made here, or None: one active booking per conversation
+    (BOOKINGS_PER_SESSION) and a few new ones per address a day, so that nobody can take every time."""
+    plan, language = schedule(), language_of(tracker)
+    upcoming = upcoming_bookings_of(tracker)
+    if len(upcoming) >= limits.BOOKINGS_PER_SESSION:
+        first = upcoming[0]
+        return say("one_booking_already", tracker, time=format_time(first.slot_start, language, plan),
+                   channel=text_in(texts()["channel_names"][first.channel], language))
+    made_today = store().recent_bookings_of_client(client_of(tracker), clock.now() - timedelta(days=1))
+    if made_today >= limits.BOOKINGS_PER_CLIENT_PER_DAY:
+        return say("too_many_bookings", tracker, hours=hours_of("phone", tracker))
+    return None
 
 
 def entity(tracker: Tracker, name: str) -> Optional[str]:
@@ -168,10 +206,18 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
     def name(self) -> Text:
         return "validate_booking_form"
 
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        starting = tracker.get_slot("requested_slot") is None and not tracker.get_slot("booking_moving")
+        refusal = booking_refusal(tracker) if starting else None
+        if refusal:  # said before any question, and the form ends at once
+            dispatcher.utter_message(text=refusal)
+            return clear_booking_slots() + [SlotSet("requested_slot", None), ActiveLoop(None)]
+        return await super().run(dispatcher, tracker, domain)
+
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: Dict[Text, Any]) -> List[Text]:
-        if tracker.slots.get("booking_channel") not in (None, "phone"):
-            return [slot for slot in domain_slots if slot != "booking_phone"]
+        if tracker.slots.get("booking_channel") not in (None, "phone") or tracker.slots.get("booking_moving"):
+            return [slot for slot in domain_slots if slot != "booking_phone"]  # a move keeps the booking's number
         return domain_slots
 
     async def get_extraction_events(self, dispatcher, tracker, domain) -> List[EventType]:
@@ -296,6 +342,8 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             chosen = datetime.fromisoformat(value)
         except (TypeError, ValueError):
             return {"booking_slot": None}
+        if chosen.tzinfo is None:  # never written by the bot's buttons
+            return {"booking_slot": None}
         channel = tracker.get_slot("booking_channel")
         free = store().free_slots(plan, now_local(plan), limit=1, wish_start=chosen,
                                   wish_end=chosen + plan.slot_length, channel=channel)
@@ -374,9 +422,18 @@ def wish_window(wish: Optional[str], plan: Schedule):
     if not wish or wish == "unclear":
         return None, None
     first, _, second = wish.partition("|")
-    if first == "after":
-        return datetime.fromisoformat(second) + plan.slot_length / 2, None
-    return datetime.fromisoformat(first), (datetime.fromisoformat(second) if second else None)
+    try:
+        if first == "after":
+            return aware(datetime.fromisoformat(second)) + plan.slot_length / 2, None
+        return aware(datetime.fromisoformat(first)), (aware(datetime.fromisoformat(second)) if second else None)
+    except ValueError:  # not written by this module: no wish
+        return None, None
+
+
+def aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a time without a time zone")
+    return moment
 
 
 def describe_wish(start: datetime, end: Optional[datetime], language: str, plan: Schedule) -> str:
@@ -456,7 +513,7 @@ def summary(tracker: Tracker, plan: Schedule) -> str:
                                                              language, plan)),
              say("summary_channel", tracker, channel=text_in(texts()["channel_names"][channel], language))]
     if channel == "phone":
-        lines.append(say("summary_phone", tracker, phone=tracker.get_slot("booking_phone")))
+        lines.append(say("summary_phone", tracker, phone=masked_phone(tracker.get_slot("booking_phone"))))
     return "\n".join(lines)
 
 
@@ -498,16 +555,28 @@ class ActionSubmitBooking(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         plan = schedule()
         language = language_of(tracker)
-        slot = datetime.fromisoformat(tracker.get_slot("booking_slot"))
-        channel = tracker.get_slot("booking_channel")
+        chosen, channel = tracker.get_slot("booking_slot"), tracker.get_slot("booking_channel")
+        if not chosen or channel not in plan.channels:
+            return clear_booking_slots()  # the form ended without a time (a refusal was said)
+        slot = datetime.fromisoformat(chosen)
         moving = tracker.get_slot("booking_reference") if tracker.get_slot("booking_moving") else None
+        if moving and verified_booking(tracker) is None:
+            dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
+            return clear_booking_slots() + [SlotSet("booking_moving", None), SlotSet("booking_pin", None)]
+        refusal = None if moving else booking_refusal(tracker)
+        if refusal and not store().booked_by(request_key(tracker)):  # checked again: two tabs, one conversation
+            dispatcher.utter_message(text=refusal)
+            return clear_booking_slots()
+        pin = None
         try:
             if moving:
                 booking = store().move(moving, slot, plan.counsellors_per_slot)
             else:
                 booking = store().book(slot, channel, plan.counsellors_per_slot, sender_id=tracker.sender_id,
                                        phone=tracker.get_slot("booking_phone") if channel == "phone" else None,
-                                       request_key=request_key(tracker))
+                                       request_key=request_key(tracker), client_key=client_of(tracker))
+                pin = new_pin()  # a retried turn gets a new one: only the PIN shown last works
+                store().set_pin_hash(booking.reference, pin_hash(booking.reference, pin))
         except SlotTaken:
             dispatcher.utter_message(text=say("slot_taken_at_confirm", tracker))
             return [SlotSet("booking_slot", None), SlotSet("booking_confirmed", None),
@@ -516,19 +585,32 @@ class ActionSubmitBooking(Action):
         if moving:
             dispatcher.utter_message(text=say("moved", tracker, time=when, reference=booking.reference))
         else:
-            dispatcher.utter_message(text=say("booked", tracker, reference=booking.reference))
+            dispatcher.utter_message(text=say("booked", tracker, reference=booking.reference, pin=pin))
             dispatcher.utter_message(text=text_in(texts()["next_steps"][channel], language).format(
                 **service_details(), time=when))
         return clear_booking_slots() + [SlotSet("booking_reference", booking.reference),
-                                        SlotSet("booking_moving", None)]
+                                        SlotSet("booking_moving", None), SlotSet("booking_pin", None)]
 
 
 # --- cancel or move a booking by its reference ------------------------------------------------
-def code_in_text(text: str) -> Optional[str]:
-    """A reference code anywhere in the message ("ACD-479", "acd 479", "acd479")."""
-    tokens = (text or "").replace("-", " ").split()
-    candidates = tokens + [a + b for a, b in zip(tokens, tokens[1:])]
-    return next((normalise_code(c) for c in candidates if looks_like_code(c)), None)
+def code_in_text(text: str, asked: bool = False) -> Optional[str]:
+    """A reference code anywhere in the message: "ACDE-479K", "acde 479k", "acde479k", and the
+    older "ACD-479". Words can look like codes ("den nye", "fremme"), so one without a digit
+    counts only with its dash, or with a space when the code was just asked for."""
+    for found in _CODE_IN_TEXT.finditer((text or "").upper()):
+        written = found.group(0)
+        if not any(ch.isalpha() for ch in written):
+            continue  # eight digits are a phone number
+        dash = found["dash"] or found["dash3"]
+        space = found["space"] or found["space3"]
+        if any(ch.isdigit() for ch in written) or dash or (asked and space):
+            return normalise_code(written)
+    return None
+
+
+_CODE_CHAR = "[ACDEFHJKMNPRTWXY3479]"
+_CODE_IN_TEXT = re.compile(rf"(?<![A-Z0-9ÆØÅ-])(?:{_CODE_CHAR}{{4}}(?:(?P<dash>-)|(?P<space> ))?{_CODE_CHAR}{{4}}"
+                           rf"|{_CODE_CHAR}{{3}}(?:(?P<dash3>-)|(?P<space3> ))?{_CODE_CHAR}{{3}})(?![A-Z0-9ÆØÅ-])")
 
 
 # The user has no code and accepts to call us instead: the form ends without a booking found.
@@ -536,7 +618,7 @@ NO_CODE_LEFT = "no_code_left"
 
 
 def active_booking(reference: str):
-    if reference in (None, NO_CODE_LEFT):
+    if reference in (None, NO_CODE_LEFT) or not looks_like_code(reference):
         return None
     try:
         booking = store().find(reference)
@@ -545,14 +627,47 @@ def active_booking(reference: str):
     return booking if booking.status == "booked" else None
 
 
+def made_here(booking, tracker: Tracker) -> bool:
+    return booking is not None and booking.sender_id is not None and booking.sender_id == tracker.sender_id
+
+
+def needs_pin(tracker: Tracker) -> bool:
+    """Unless the reference is of a booking this conversation made (or the user has none). Also
+    for a reference of no booking at all: the answer must not tell a real one from a false one.
+    Also before the reference is known, so that a PIN typed with it is read."""
+    reference = tracker.slots.get("booking_reference")
+    if reference == NO_CODE_LEFT:
+        return False
+    return reference is None or not made_here(active_booking(reference), tracker)
+
+
+def verified_booking(tracker: Tracker):
+    """The booking to cancel or move: made in this conversation, or opened with its PIN."""
+    booking = active_booking(tracker.get_slot("booking_reference"))
+    if made_here(booking, tracker) or (booking is not None and tracker.get_slot("booking_pin") == VERIFIED):
+        return booking
+    return None
+
+
+def code_key(reference: str) -> str:
+    return hashlib.sha256(f"code\n{normalise_code(reference)}".encode()).hexdigest()
+
+
+def too_many_tries(reference: str, tracker: Tracker) -> bool:
+    since = clock.now() - limits.TRIES_WINDOW
+    return (store().count_failed("code", code_key(reference), since) >= limits.FAILED_TRIES_PER_CODE
+            or store().count_failed("client", client_of(tracker), since) >= limits.FAILED_TRIES_PER_CLIENT)
+
+
 class ValidateManageBookingForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_manage_booking_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+        slots = [slot for slot in domain_slots if slot != "booking_pin" or needs_pin(tracker)]
         if tracker.slots.get("manage_action") == "move":
-            return ["manage_action", "booking_reference"]
-        return domain_slots
+            return [slot for slot in slots if slot != "manage_confirmed"]
+        return slots
 
     async def extract_manage_action(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         intent = latest_intent(tracker)
@@ -565,7 +680,7 @@ class ValidateManageBookingForm(FormValidationAction):
         starting = tracker.get_slot("requested_slot") is None
         if must_not_be_read(tracker) or not (asked or starting):
             return {}
-        code = code_in_text(tracker.latest_message.get("text") or "")
+        code = code_in_text(tracker.latest_message.get("text") or "", asked=asked)
         if code:  # a typed code is an answer whatever the classifier made of it ("acd-479")
             return {"booking_reference": code}
         intent = latest_intent(tracker)
@@ -587,10 +702,44 @@ class ValidateManageBookingForm(FormValidationAction):
         if value == "no_code":
             dispatcher.utter_message(text=say("no_code_help", tracker, hours=hours_of("phone", tracker)))
             return {"booking_reference": None, **missed(tracker)}
-        if active_booking(value) is None:
+        if not looks_like_code(value):
             dispatcher.utter_message(text=say("reference_unknown", tracker))
             return {"booking_reference": None}
-        return {"booking_reference": value}
+        if not made_here(active_booking(value), tracker) and too_many_tries(value, tracker):
+            dispatcher.utter_message(text=say("too_many_tries", tracker))
+            return {"booking_reference": NO_CODE_LEFT, "manage_confirmed": False, **no_miss()}
+        return {"booking_reference": normalise_code(value)}
+
+    async def extract_booking_pin(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        """Four digits, asked for or typed with the reference ("ACDE-479K 4821")."""
+        asked = tracker.get_slot("requested_slot")
+        if must_not_be_read(tracker) or asked not in ("booking_pin", "booking_reference", None):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        pin = pin_in_text(text, code_in_text(text) or tracker.get_slot("booking_reference"))
+        if pin:
+            return {"booking_pin": pin}
+        if asked == "booking_pin" and is_answer(tracker):
+            return {"booking_pin": ""}  # an answer without four digits counts as a wrong PIN
+        return {}
+
+    def validate_booking_pin(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value == VERIFIED:
+            return {"booking_pin": value}
+        reference = tracker.get_slot("booking_reference")
+        if reference in (None, NO_CODE_LEFT) or made_here(active_booking(reference), tracker):
+            return {"booking_pin": None}  # no reference yet, or none needed
+        if too_many_tries(reference, tracker):
+            dispatcher.utter_message(text=say("too_many_tries", tracker))
+            return {"booking_reference": NO_CODE_LEFT, "booking_pin": None, "manage_confirmed": False, **no_miss()}
+        booking = active_booking(reference)
+        if booking is not None and pin_matches(booking.reference, value or "", booking.pin_hash):
+            return {"booking_pin": VERIFIED}
+        store().record_failed([("code", code_key(reference)), ("client", client_of(tracker))],
+                              clock.now(), limits.TRIES_WINDOW)
+        # The same answer for an unknown reference and a wrong PIN: a guess learns nothing.
+        dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
+        return {"booking_reference": None, "booking_pin": None}
 
     async def extract_manage_confirmed(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         if not is_answer(tracker) or tracker.get_slot("requested_slot") != "manage_confirmed":
@@ -607,13 +756,26 @@ class ActionAskBookingReference(Action):
         return []
 
 
+class ActionAskBookingPin(Action):
+    def name(self) -> Text:
+        return "action_ask_booking_pin"
+
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        dispatcher.utter_message(text=say("ask_pin", tracker))
+        return []
+
+
 class ActionAskManageConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_manage_confirmed"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         plan, language = schedule(), language_of(tracker)
-        booking = active_booking(tracker.get_slot("booking_reference"))
+        booking = verified_booking(tracker)
+        if booking is None:  # cancelled meanwhile (by the counsellors or another tab)
+            dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
+            return [SlotSet("booking_reference", None), SlotSet("booking_pin", None),
+                    SlotSet("requested_slot", "booking_reference")]
         buttons = buttons_in(texts()["cancel_buttons"], language)
         dispatcher.utter_message(
             text=say("ask_cancel_confirm", tracker, time=format_time(booking.slot_start, language, plan),
@@ -631,17 +793,19 @@ class ActionSubmitManageBooking(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         plan, language = schedule(), language_of(tracker)
         reference = tracker.get_slot("booking_reference")
-        booking = active_booking(reference)
-        reset = [SlotSet("manage_action", None), SlotSet("manage_confirmed", None)]
+        booking = verified_booking(tracker)
+        reset = [SlotSet("manage_action", None), SlotSet("manage_confirmed", None), SlotSet("booking_pin", None)]
         if reference == NO_CODE_LEFT:
             dispatcher.utter_message(text=say("left_without_code", tracker, hours=hours_of("phone", tracker)))
             return reset + [SlotSet("booking_reference", None)]
         if booking is None:
-            dispatcher.utter_message(text=say("reference_unknown", tracker))
-            return reset
-        if tracker.get_slot("manage_action") == "move":
-            return reset + [SlotSet("booking_moving", True), SlotSet("booking_channel", booking.channel),
-                            SlotSet("booking_phone", booking.phone or "-"), SlotSet("booking_slot", None),
+            dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
+            return reset + [SlotSet("booking_reference", None)]
+        if tracker.get_slot("manage_action") == "move":  # the PIN's "verified" stays until the move is made
+            return reset[:2] + [SlotSet("booking_moving", True), SlotSet("booking_channel", booking.channel),
+                            # masked: the number is the booking's, and stays in the bookings store only
+                            SlotSet("booking_phone", masked_phone(booking.phone) if booking.phone else "-"),
+                            SlotSet("booking_slot", None),
                             SlotSet("booking_confirmed", None), FollowupAction("booking_form")]
         if tracker.get_slot("manage_confirmed"):
             store().cancel(reference)

@@ -25,15 +25,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ACTIVE = ("booked", "blocked")
 LOST_CONNECTION_PAUSES = (0.2, 0.5, 1.0, 2.0, 3.0)
-MIGRATION_LOCK = 7_351_204
-LINK_TO_CONVERSATION = ("sender_id", "nickname", "request_key")  # emptied on deletion and after retention  # any number, the same in every process that migrates this database
+MIGRATION_LOCK = 7_351_204  # any number, the same in every process that migrates this database
+LINK_TO_CONVERSATION = ("sender_id", "nickname", "request_key", "client_key")  # emptied on deletion and after retention
 
 metadata = sa.MetaData()
 bookings = sa.Table(
     "bookings",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("reference", sa.String(7), nullable=False, unique=True),
+    sa.Column("reference", sa.String(16), nullable=False, unique=True),
     sa.Column("slot_start", sa.DateTime, nullable=False),
     sa.Column("seat", sa.Integer, nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
@@ -43,10 +43,24 @@ bookings = sa.Table(
     sa.Column("nickname", sa.String(40)),
     # a hash of the conversation turn that booked it: the same turn retried finds its booking
     sa.Column("request_key", sa.String(64), unique=True),
+    # the PIN given with the reference (actions/booking_pins.py), as a hash
+    sa.Column("pin_hash", sa.String(64)),
+    # the booker's pseudonymised address (or chat), for the limit on new bookings per address
+    sa.Column("client_key", sa.String(64)),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 ACTIVE_WHERE = sa.text("status IN ('booked', 'blocked')")
+# Failed tries to open a booking with a reference and PIN, per reference and per address.
+failed_tries = sa.Table(
+    "failed_tries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_failed_tries_key", failed_tries.c.kind, failed_tries.c.key, failed_tries.c.at)
 sa.Index("ix_bookings_slot_start", bookings.c.slot_start)
 sa.Index("uq_active_seat", bookings.c.slot_start, bookings.c.seat, unique=True,
          sqlite_where=ACTIVE_WHERE, postgresql_where=ACTIVE_WHERE)
@@ -84,11 +98,12 @@ class Booking:
     sender_id: Optional[str]
     phone: Optional[str]
     nickname: Optional[str]
+    pin_hash: Optional[str] = None
 
     @classmethod
     def from_row(cls, row) -> "Booking":
         return cls(row.reference, row.slot_start.replace(tzinfo=timezone.utc), row.channel, row.status,
-                   row.sender_id, row.phone, row.nickname)
+                   row.sender_id, row.phone, row.nickname, row.pin_hash)
 
 
 def default_database_url() -> str:
@@ -143,7 +158,8 @@ class BookingStore:
     @survives_lost_connections
     def book(self, slot_start: datetime, channel: str, seats: int, sender_id: Optional[str] = None,
              phone: Optional[str] = None, nickname: Optional[str] = None, status: str = "booked",
-             request_key: Optional[str] = None) -> Booking:
+             request_key: Optional[str] = None, pin_hash: Optional[str] = None,
+             client_key: Optional[str] = None) -> Booking:
         """Takes the first free seat of the slot; raises SlotTaken when there is none.
 
         With a request_key, booking again with the same key returns the first booking (a
@@ -158,7 +174,7 @@ class BookingStore:
             return bookings.insert().values(
                 reference=references[-1], slot_start=_utc(slot_start), seat=seat, channel=channel, status=status,
                 sender_id=sender_id, phone=phone, nickname=nickname, request_key=request_key,
-                created_at=_now(), updated_at=_now())
+                pin_hash=pin_hash, client_key=client_key, created_at=_now(), updated_at=_now())
 
         try:
             self._take_a_seat(slot_start, seats, insert)
@@ -168,6 +184,15 @@ class BookingStore:
                 raise
             return earlier
         return self._find(references[-1])  # book() already retries as a whole
+
+    def booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
+        """The booking a conversation turn already made (a retried turn), if any."""
+        return self._booked_by(request_key)
+
+    def set_pin_hash(self, reference: str, pin_hash: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(bookings.update().where(bookings.c.reference == normalise_code(reference))
+                               .values(pin_hash=pin_hash, updated_at=_now()))
 
     def _booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
         if request_key is None:
@@ -261,6 +286,28 @@ class BookingStore:
                  .order_by(bookings.c.slot_start))
         with self.engine.connect() as connection:
             return [Booking.from_row(row) for row in connection.execute(query)]
+
+    @survives_lost_connections
+    def recent_bookings_of_client(self, client_key: str, since: datetime) -> int:
+        """How many bookings this address (or chat) made since then, cancelled ones included."""
+        query = (sa.select(sa.func.count()).select_from(bookings)
+                 .where(bookings.c.client_key == client_key, bookings.c.created_at >= _utc(since)))
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar()
+
+    # --- failed tries to open a booking ---------------------------------------------------------
+    def count_failed(self, kind: str, key: str, since: datetime) -> int:
+        query = (sa.select(sa.func.count()).select_from(failed_tries)
+                 .where(failed_tries.c.kind == kind, failed_tries.c.key == key, failed_tries.c.at >= _utc(since)))
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar()
+
+    def record_failed(self, keys: Iterable[Tuple[str, str]], now: datetime, keep: timedelta) -> None:
+        """Counts one failed try under each (kind, key); tries older than `keep` are dropped."""
+        with self.engine.begin() as connection:
+            connection.execute(failed_tries.delete().where(failed_tries.c.at < _utc(now - keep)))
+            for kind, key in keys:
+                connection.execute(failed_tries.insert().values(kind=kind, key=key, at=_utc(now)))
 
     # --- data minimisation --------------------------------------------------------------------
     def detach_sender(self, sender_id: str, now: datetime) -> Tuple[int, int]:

@@ -62,6 +62,17 @@ class ContactTime:
         return "unknown" if self.unknown else f"{self.earliest.isoformat()}|{self.latest.isoformat()}"
 
     @staticmethod
+    def is_encoded(value: object) -> bool:
+        """True for a slot value encode() could have written (a payload may hold anything)."""
+        if not isinstance(value, str) or value.count("|") != 1:
+            return False
+        try:
+            window = ContactTime.decode(value)
+        except ValueError:
+            return False
+        return window.earliest.tzinfo is not None and window.latest.tzinfo is not None
+
+    @staticmethod
     def decode(value: Optional[str]) -> "ContactTime":
         if not value or value == "unknown":
             return ContactTime(unknown=True)

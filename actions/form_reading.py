@@ -39,14 +39,18 @@ ORDINALS = [
 ]
 
 
+BUTTON_VALUE = re.compile(r"[a-z][a-z0-9_]{0,39}|\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?[+-]\d\d:\d\d")
 # Entities that only a button's payload sets (/inform{"booking_slot": ...}): answers, never global.
 ANSWER_ENTITIES = {"booking_channel", "booking_slot", "booking_wish", "risk_when", "risk_contact",
                    "risk_protection", "risk_symptoms", "risk_pregnancy"}
 
 
 def payload_entities(tracker: Tracker) -> Dict[str, Any]:
+    """Answers a button set. A payload can be typed or forged, so only values of the buttons'
+    own shape count: short words ("phone", "days_2_3") or a time ("2026-12-03T10:00:00+01:00")."""
     return {e["entity"]: e.get("value") for e in (tracker.latest_message or {}).get("entities") or []
-            if e.get("entity") in ANSWER_ENTITIES}
+            if e.get("entity") in ANSWER_ENTITIES and isinstance(e.get("value"), str)
+            and BUTTON_VALUE.fullmatch(e["value"])}
 
 
 # Global intents that may also carry an answer ("Da tar jeg den første. Hvor ligger kontoret?"):

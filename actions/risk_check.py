@@ -101,8 +101,8 @@ class ValidateRiskCheckForm(FormValidationAction):
 
     def _extract(self, slot: str, tracker: Tracker) -> Dict[Text, Any]:
         given = next(tracker.get_latest_entity_values(slot), None)
-        if given:
-            return {slot: given}
+        if isinstance(given, str) and given:  # a button (a forged value is refused by validation)
+            return {slot: given[:100]}
         # A crisis, goodbye or "slett samtalen" is never read as an answer; a question or small
         # talk is, if it holds one ("munnsex" parses as an FAQ question), else the rules answer it.
         if must_not_be_read(tracker):
@@ -165,11 +165,11 @@ class ValidateRiskCheckForm(FormValidationAction):
         if value == "future":
             dispatcher.utter_message(text=say("when_in_future", language))
             return {"risk_when": None}
-        if value == "unclear":
+        if "|" not in str(value) and value != "unclear":  # a button
+            return {"risk_when": window_for_button(value, now()).encode()}
+        if value == "unclear" or not ContactTime.is_encoded(value):
             dispatcher.utter_message(text=say("not_understood", language))
             return {"risk_when": None}
-        if "|" not in str(value):  # a button
-            return {"risk_when": window_for_button(value, now()).encode()}
         return {"risk_when": value}
 
     def _validate_choice(self, slot: str, value, dispatcher, tracker) -> Dict[Text, Any]:

@@ -33,8 +33,10 @@ def start_stack(var_dir: Path, model: Path):
                         action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
                         rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",
                         model_path=model, var_dir=var_dir)
-    processes = [start_action_server(settings), start_rasa(settings),
-                 start_gateway(settings, WEB_ADDRESS_MESSAGES="100000", FLOOD_MESSAGES="1000")]
+    # every player comes from one address and books several times
+    processes = [start_action_server(settings, BOOKINGS_PER_ADDRESS_PER_DAY="100000"), start_rasa(settings),
+                 start_gateway(settings, WEB_ADDRESS_MESSAGES="100000", FLOOD_MESSAGES="1000",
+                               WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="100000")]
     wait_until_ready(settings, processes, timeout=300, need_gateway=True)
     return settings, processes, clock_file
 

@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.cluster import ensure_database, plan_cluster, start_cluster, wait_for_cluster  # noqa: E402
 from bot.processes import free_port, stop, with_auth_token  # noqa: E402
+from bot.rasa_client import webhook_url  # noqa: E402
+from services.internal_secrets import GATEWAY_HEADER  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -62,12 +64,13 @@ class Sample:
 class Target:
     """Where the users' messages go: the gateway's HTTP API or Rasa's REST channel."""
 
-    def __init__(self, url: str, straight_to_rasa: bool) -> None:
-        self.url, self.straight_to_rasa = url, straight_to_rasa
+    def __init__(self, url: str, straight_to_rasa: bool, channel_secret: str = "") -> None:
+        self.url, self.straight_to_rasa, self.channel_secret = url, straight_to_rasa, channel_secret
 
     async def say(self, client: aiohttp.ClientSession, session: str, text: str) -> List[dict]:
         if self.straight_to_rasa:
-            async with client.post(f"{self.url}/webhooks/rest/webhook", json={"sender": session, "message": text}) as r:
+            async with client.post(webhook_url(self.url), json={"sender": session, "message": text},
+                                   headers={GATEWAY_HEADER: self.channel_secret}) as r:
                 if r.status != 200:
                     raise RuntimeError(f"HTTP {r.status}")
                 replies = await r.json()
@@ -131,7 +134,9 @@ def start(replicas: int, database_url: str, redis_url: str):
     base = dataclasses.replace(with_auth_token(load_settings()), var_dir=ROOT / "var" / "bench",
                                tracker_store_url=database_url)
     env = {"TRACKER_STORE_URL": database_url, "DATABASE_URL": database_url, "LOCK_STORE_URL": "",
-           "GATEWAY_REDIS_URL": redis_url, "WEB_ADDRESS_MESSAGES": "1000000"}  # every user has one address here
+           "GATEWAY_REDIS_URL": redis_url, "WEB_ADDRESS_MESSAGES": "1000000",  # every user has one address here
+           "BOOKINGS_PER_ADDRESS_PER_DAY": "1000000", "WEB_ADDRESS_REQUESTS": "1000000",
+           "WEB_SOCKETS_PER_ADDRESS": "1000000"}
     plan = plan_cluster(base, replicas, free_port(), iter(free_port, None), env)
     running = start_cluster(plan)
     wait_for_cluster(running, timeout=400)
@@ -177,7 +182,8 @@ def main() -> int:
         try:
             targets = {f"{replicas} replica{'s' if replicas > 1 else ''}": Target(running.plan.url, False)}
             if replicas == 1:
-                targets["straight to Rasa"] = Target(running.plan.replicas[0].rasa.rasa_url, True)
+                targets["straight to Rasa"] = Target(running.plan.replicas[0].rasa.rasa_url, True,
+                                                       running.plan.replicas[0].rasa.rasa_channel_secret)
             for users, (label, target) in itertools.product(args.users, targets.items()):
                 samples = asyncio.run(run_load(target, users, args.seconds))
                 results[f"{label}, {users} users"] = summarise(samples, args.seconds)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bot.launcher import telegram_status
+from bot.private_files import PRIVATE_UMASK, check_private, make_private
 from bot.processes import (ensure_running, gateway_up, raise_interrupt, rasa_model_loaded, serve_until_interrupted,
                            start_action_server, start_gateway, start_nginx, start_rasa, stop_on_exit, with_auth_token)
 from bot.settings import Settings, load_settings
@@ -239,6 +240,8 @@ def default_env(settings: Settings) -> Dict[str, str]:
 
 def main() -> int:
     settings = with_auth_token(load_settings())
+    os.umask(PRIVATE_UMASK)
+    make_private(settings.var_dir)
     port = int(os.environ.get("CLUSTER_PORT", "8088"))
     replicas = int(os.environ.get("CLUSTER_REPLICAS", "2"))
     env = default_env(settings)
@@ -251,6 +254,7 @@ def main() -> int:
     try:
         running = start_cluster(plan)
         wait_for_cluster(running)
+        check_private(settings.var_dir)
         print(f"Ready. Load balancer: {plan.url}/ (chat page), {plan.url}/api/v1/messages, "
               f"{plan.url}/radgiver/", flush=True)
         print(f"Stores: conversations and bookings in {make_url(env['TRACKER_STORE_URL']).render_as_string()}, "

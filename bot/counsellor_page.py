@@ -2,12 +2,18 @@
 
 Every form carries a CSRF token bound to the session; the session cookie is HttpOnly and
 SameSite=Strict (and Secure unless COOKIE_SECURE=0 for local http) and expires after
-COUNSELLOR_SESSION_SECONDS (8 hours). Five failed logins from one address lock it out for 15
-minutes. Logins, failed logins, and every booking shown or changed go to the audit log.
+COUNSELLOR_SESSION_SECONDS (8 hours). The login form has its own CSRF token (a SameSite=Strict
+cookie matched by a hidden field) and an Origin check, so no other site can post to it. Five
+failed logins from one address, or twenty on the account, lock them out for 15 minutes; the
+counts are in the bookings database, so every replica sees them. Logins, failed logins (with
+the user name only when it is the account's: a password typed in the wrong field must not be
+kept), and every booking shown or changed go to the audit log.
 """
+import asyncio
 import html
 import secrets
 import time
+from urllib.parse import urlparse
 from datetime import datetime, timedelta, timezone
 from typing import Dict, Optional
 
@@ -21,8 +27,10 @@ from bot.client_address import client_address
 from bot.passwords import verify_password
 
 SESSION_COOKIE = "radgiver_session"
+LOGIN_COOKIE = "radgiver_login"  # the login form's CSRF token
 SESSION_SECONDS = 8 * 3600
-MAX_FAILURES, LOCKOUT_SECONDS = 5, 15 * 60
+MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ACCOUNT, LOCKOUT_SECONDS = 5, 20, 15 * 60
+UNKNOWN_USER = "(ukjent)"
 CHANNELS = {"in_person": "oppmøte", "phone": "telefon", "chat": "chat"}
 STATUSES = {"done": "done", "no-show": "no_show", "cancel": "cancelled"}
 SECURITY_HEADERS = {
@@ -45,7 +53,7 @@ class CounsellorPage:
         self.session_seconds = session_seconds
         self.secure_cookie = secure_cookie
         self.sessions: Dict[str, dict] = {}
-        self.failures: Dict[str, list] = {}
+        self.lock_recorded: Dict[str, float] = {}  # address → when its lockout was last audited
 
     def routes(self) -> list:
         return [web.get("/radgiver/", self.bookings), web.get("/radgiver/login", self.login_form),
@@ -68,9 +76,27 @@ class CounsellorPage:
         return session
 
     def _locked(self, address: str) -> bool:
-        recent = [t for t in self.failures.get(address, []) if t > time.time() - LOCKOUT_SECONDS]
-        self.failures[address] = recent
-        return len(recent) >= MAX_FAILURES
+        since = datetime.now(timezone.utc) - timedelta(seconds=LOCKOUT_SECONDS)
+        return (self.store.count_failed("login_address", address[:64], since) >= MAX_FAILURES_PER_ADDRESS
+                or self.store.count_failed("login_account", self.user[:64], since) >= MAX_FAILURES_PER_ACCOUNT)
+
+    def _failed(self, address: str, known_user: bool) -> None:
+        keys = [("login_address", address[:64])] + ([("login_account", self.user[:64])] if known_user else [])
+        self.store.record_failed(keys, datetime.now(timezone.utc), timedelta(seconds=LOCKOUT_SECONDS))
+
+    def _audit_lockout_once(self, actor: str, address: str) -> None:
+        """One "login_locked" row per address and lockout window, however often it is tried."""
+        if self.lock_recorded.get(address, 0) > time.time() - LOCKOUT_SECONDS:
+            return
+        self.lock_recorded = {a: t for a, t in self.lock_recorded.items() if t > time.time() - LOCKOUT_SECONDS}
+        self.lock_recorded[address] = time.time()
+        self.audit.record(actor, "login_locked", address=address)
+
+    @staticmethod
+    def _same_origin(request: web.Request) -> bool:
+        """A browser's Origin, when it sends one, must be this page's own host."""
+        origin = request.headers.get("Origin")
+        return origin is None or urlparse(origin).netloc.lower() == request.host.lower()
 
     # --- pages ------------------------------------------------------------------------------
     def _page(self, title: str, body: str, status: int = 200) -> web.Response:
@@ -81,23 +107,34 @@ class CounsellorPage:
 
     async def login_form(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
         note = f"<p role=\"alert\">{html.escape(message)}</p>" if message else ""
-        return self._page("Rådgivere – logg inn", note +
-                          "<form method=\"post\" action=\"/radgiver/login\">"
-                          "<p><label>Brukernavn <input name=\"user\" autocomplete=\"username\" required></label></p>"
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+        response = self._page("Rådgivere – logg inn", note +
+                              "<form method=\"post\" action=\"/radgiver/login\">"
+                              f"<input type=\"hidden\" name=\"csrf\" value=\"{html.escape(token)}\">"
+                              "<p><label>Brukernavn <input name=\"user\" autocomplete=\"username\" required></label></p>"
                           "<p><label>Passord <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>"
-                          "<button>Logg inn</button></form>", status)
+                              "<button>Logg inn</button></form>", status)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure_cookie,
+                            max_age=3600, path="/radgiver/")
+        return response
 
     async def login(self, request: web.Request) -> web.Response:
         address = client_address(request, self.trusted_proxies) or "?"
         form = await request.post()
-        entered = str(form.get("user", ""))
+        token = request.cookies.get(LOGIN_COOKIE, "")
+        if not self._same_origin(request) or not token or not secrets.compare_digest(str(form.get("csrf", "")), token):
+            raise web.HTTPForbidden(text="Ugyldig skjema (CSRF). Last innloggingssiden på nytt.")
+        known_user = secrets.compare_digest(str(form.get("user", "")).encode(), self.user.encode())
+        actor = self.user if known_user else UNKNOWN_USER
         if self._locked(address):
-            self.audit.record(entered, "login_locked", address=address)
+            self._audit_lockout_once(actor, address)
             return await self.login_form(request, "For mange forsøk. Vent 15 minutter.", 429)
-        user_ok = secrets.compare_digest(entered, self.user)
-        if not (self.password_hash and verify_password(str(form.get("password", "")), self.password_hash) and user_ok):
-            self.failures.setdefault(address, []).append(time.time())
-            self.audit.record(entered, "login_failed", address=address)
+        # Argon2 takes ~150 ms of CPU: in a thread, so the chats on this gateway do not wait.
+        password_ok = bool(self.password_hash) and await asyncio.get_running_loop().run_in_executor(
+            None, verify_password, str(form.get("password", "")), self.password_hash)
+        if not (known_user and password_ok):
+            self._failed(address, known_user)
+            self.audit.record(actor, "login_failed", address=address)
             return await self.login_form(request, "Feil brukernavn eller passord.", 401)
         self.audit.record(self.user, "login", address=address)
         token = secrets.token_urlsafe(32)

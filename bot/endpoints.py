@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
+from services.internal_secrets import ACTION_HEADER, ACTION_SECRET_ENV
 
 
 def tracker_store(settings: Settings) -> dict:
@@ -37,7 +38,10 @@ def write_endpoints(settings: Settings) -> Path:
     """Writes var/endpoints.yml (readable by its owner only: it may hold a database password)."""
     path = Path(settings.var_dir) / "endpoints.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    endpoints = {"action_endpoint": {"url": settings.action_server_url},
+    # The action server's secret stays in the environment; Rasa fills in ${…} when it reads the file.
+    action_endpoint = {"url": settings.action_server_url,
+                       "headers": {ACTION_HEADER: "${" + ACTION_SECRET_ENV + "}"}}
+    endpoints = {"action_endpoint": action_endpoint,
                  "tracker_store": tracker_store(settings), "lock_store": lock_store(settings)}
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:

@@ -38,7 +38,8 @@ def name_the_replica(app: web.Application, name: str) -> None:
 
 
 def _add_rasa_client(app: web.Application, settings: Settings) -> Relay:
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token,
+                      settings.rasa_channel_secret)
 
     async def start(_app):
         await rasa.start()

@@ -4,11 +4,13 @@
     python -m bot.launcher --shell   # action server + a chat in this terminal
 """
 import argparse
+import os
 import signal
 import subprocess
 import sys
 
-from bot.processes import (ensure_running, process_env, raise_interrupt, rasa_run_command, serve_until_interrupted,
+from bot.private_files import PRIVATE_UMASK, check_private, make_private
+from bot.processes import (ensure_running, process_env, raise_interrupt, serve_until_interrupted,
                            start_action_server, start_gateway, start_rasa, stop_on_exit, wait_until_ready,
                            with_auth_token)
 from bot.endpoints import write_endpoints
@@ -29,18 +31,21 @@ def main() -> int:
     args = parser.parse_args()
     settings = with_auth_token(load_settings())
     signal.signal(signal.SIGTERM, raise_interrupt)
+    os.umask(PRIVATE_UMASK)
+    make_private(settings.var_dir)
 
     processes = [start_action_server(settings)]
     try:
         if args.shell:
             wait_until_ready(settings, processes, timeout=60, need_rasa=False)
-            shell = [rasa_run_command(settings)[0], "shell", "--model", str(settings.model_path),
+            shell = [sys.executable, "-m", "services.rasa_main", "shell", "--model", str(settings.model_path),
                      "--endpoints", str(write_endpoints(settings))]
             return subprocess.call(shell, cwd=PROJECT_ROOT, env=process_env(settings))
 
         processes += [start_rasa(settings), start_gateway(settings)]
         print("Starting the action server, Rasa and the gateway (about a minute) ...", flush=True)
         wait_until_ready(settings, processes, need_gateway=True)
+        check_private(settings.var_dir)
         print(f"Ready. Chat with the bot in your browser: {settings.gateway_url}/", flush=True)
         print(f"Embed the widget on a page: <script src=\"{settings.gateway_url}/widget.js\" defer></script> "
               "(allow the page's origin with WEB_ALLOWED_ORIGINS)", flush=True)

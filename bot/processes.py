@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, NoReturn, Optional
 
 from bot.endpoints import write_endpoints
+from bot.private_files import PRIVATE_UMASK
 from bot.settings import PROJECT_ROOT, Settings
 
 BIN = Path(sys.executable).parent
@@ -31,6 +32,8 @@ def process_env(settings: Settings) -> Dict[str, str]:
         RASA_HOST=settings.rasa_host,
         RASA_PORT=str(settings.rasa_port),
         RASA_AUTH_TOKEN=settings.rasa_auth_token,
+        RASA_CHANNEL_SECRET=settings.rasa_channel_secret,
+        ACTION_SERVER_SECRET=settings.action_server_secret,
         TRACKER_DB=str(settings.tracker_db),
         TRACKER_STORE_URL=settings.tracker_store_url,
         LOCK_STORE_URL=settings.lock_store_url,
@@ -49,20 +52,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def open_private_log(path: Path):
+    """A log file for appending, readable by its owner only (bot/private_files.py)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+
+
 def _spawn(command: List[str], settings: Settings, log_name: str, **extra_env: str) -> subprocess.Popen:
-    log_dir = settings.var_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / log_name, "ab")
+    log = open_private_log(settings.var_dir / "logs" / log_name)
     env = {**process_env(settings), **extra_env}
+    # umask 077: every database, log and secret the process creates is its user's only
     return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, umask=PRIVATE_UMASK)
 
 
 def start_action_server(settings: Settings, log_name: str = "actions.log", **extra_env: str) -> subprocess.Popen:
-    command = [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-               "--port", str(settings.action_port)]
-    # rasa-sdk 3.6 has no --interface option; it binds to SANIC_HOST (default 0.0.0.0).
-    return _spawn(command, settings, log_name, SANIC_HOST=settings.action_host, **extra_env)
+    command = [str(BIN / "python"), "-m", "services.action_server"]
+    return _spawn(command, settings, log_name, ACTION_HOST=settings.action_host,
+                  ACTION_PORT=str(settings.action_port), **extra_env)
 
 
 def start_gateway(settings: Settings, log_name: str = "gateway.log", **extra_env: str) -> subprocess.Popen:
@@ -73,9 +80,9 @@ def start_gateway(settings: Settings, log_name: str = "gateway.log", **extra_env
 def start_nginx(config: Path, log: Path) -> subprocess.Popen:
     """Debian's nginx in the foreground with the given configuration (bot/cluster.py writes it)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    with open(log, "ab") as output:
+    with open_private_log(log) as output:
         return subprocess.Popen([nginx, "-c", str(config), "-p", str(config.parent), "-e", str(log)], stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK)
 
 
 def gateway_up(settings: Settings) -> bool:
@@ -92,13 +99,11 @@ def wait_for_gateway(settings: Settings, process: subprocess.Popen, timeout: flo
 
 
 def rasa_run_command(settings: Settings) -> List[str]:
-    command = [str(BIN / "rasa"), "run", "--model", str(settings.model_path),
-               "--endpoints", str(write_endpoints(settings)), "--credentials", "credentials.yml",
-               "--logging-config-file", "logging.yml",
-               "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--enable-api"]
-    if settings.rasa_auth_token:
-        command += ["--auth-token", settings.rasa_auth_token]
-    return command
+    """`rasa run`; the API token goes through the environment (services/rasa_main.py)."""
+    return [str(BIN / "python"), "-m", "services.rasa_main", "run", "--model", str(settings.model_path),
+            "--endpoints", str(write_endpoints(settings)), "--credentials", "credentials.yml",
+            "--logging-config-file", "logging.yml",
+            "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--enable-api"]
 
 
 def start_rasa(settings: Settings, log_name: str = "rasa.log", **extra_env: str) -> subprocess.Popen:

@@ -5,15 +5,23 @@ from urllib.parse import quote
 
 import aiohttp
 
+from services.internal_secrets import GATEWAY_HEADER
+
+
+def webhook_url(rasa_url: str) -> str:
+    """Rasa's channel for the gateway (services/gateway_channel.py)."""
+    return f"{rasa_url}/webhooks/gateway/webhook"
+
 
 class RasaUnavailable(Exception):
     """Rasa could not be reached or did not answer properly; the message may be retried."""
 
 
 class RasaClient:
-    def __init__(self, rasa_url: str, timeout_seconds: float, auth_token: str = "") -> None:
+    def __init__(self, rasa_url: str, timeout_seconds: float, auth_token: str = "", channel_secret: str = "") -> None:
         self.rasa_url, self.auth_token = rasa_url, auth_token
-        self.webhook_url = f"{rasa_url}/webhooks/rest/webhook"
+        self.webhook_url = webhook_url(rasa_url)
+        self.headers = {GATEWAY_HEADER: channel_secret}
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession = None
 
@@ -24,14 +32,16 @@ class RasaClient:
         if self._session:
             await self._session.close()
 
-    async def send(self, sender_id: str, text: str, turn_id: Optional[str] = None) -> List[dict]:
+    async def send(self, sender_id: str, text: str, turn_id: Optional[str] = None, client: str = "") -> List[dict]:
         """Rasa's replies. `turn_id` is the same for every try of one message, so an action
-        with a lasting effect (a booking) can tell a retried turn from a new one."""
+        with a lasting effect (a booking) can tell a retried turn from a new one; `client`
+        (a pseudonym) lets the action server limit bookings per address."""
         body = {"sender": sender_id, "message": text}
-        if turn_id:
-            body["metadata"] = {"turn": turn_id}
+        metadata = {key: value for key, value in (("turn", turn_id), ("client", client)) if value}
+        if metadata:
+            body["metadata"] = metadata
         try:
-            async with self._session.post(self.webhook_url, json=body) as response:
+            async with self._session.post(self.webhook_url, json=body, headers=self.headers) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
                 replies = await response.json()

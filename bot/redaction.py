@@ -10,7 +10,10 @@ from typing import Set
 import phonenumbers
 from stdnum.no import fodselsnummer
 
-ID_NUMBER = re.compile(r"(?<!\d)(\d{6})[ .-]?(\d{5})(?!\d)")
+# Eleven digits, also written as a date and a number ("15.03.85 101 90", "150385-10190"); only
+# those that pass the control digits are masked.
+_SEP = r"[ .-]?"
+ID_NUMBER = re.compile(rf"(?<!\d)(\d\d{_SEP}\d\d{_SEP}\d\d){_SEP}(\d{{3}}{_SEP}\d\d)(?!\d)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 MASKS = {"id_number": "[fødselsnummer]", "email": "[e-post]", "phone": "[telefonnummer]"}
 
@@ -25,7 +28,7 @@ def redact(text: str, phone_expected: bool = False) -> Redacted:
     found: Set[str] = set()
 
     def id_number(match: re.Match) -> str:
-        if fodselsnummer.is_valid(match.group(1) + match.group(2)):
+        if fodselsnummer.is_valid(re.sub(r"\D", "", match.group(1) + match.group(2))):
             found.add("id_number")
             return MASKS["id_number"]
         return match.group(0)

@@ -28,11 +28,12 @@ class Relay:
         self.phone_asked: Dict[str, bool] = {}  # senders whose last answer asked for a phone number
 
     async def deliver(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]],
-                      language: str = "nb") -> Optional[List[dict]]:
+                      language: str = "nb", client: str = "") -> Optional[List[dict]]:
         """Rasa's replies (after a note when something was masked), or None if Rasa stayed
-        unreachable for the whole retry period."""
+        unreachable for the whole retry period. `client` is the pseudonymised address or chat
+        the action server counts bookings and failed tries by."""
         redacted = redact(text, phone_expected=self.phone_asked.pop(sender_id, False))
-        replies = await self._send(sender_id, redacted.text, on_trouble)
+        replies = await self._send(sender_id, redacted.text, on_trouble, client)
         if replies is None:
             return None
         if not replies:  # Rasa had nothing to say (an action failed, say): never leave the user in silence
@@ -46,12 +47,13 @@ class Relay:
     def forget(self, sender_id: str) -> None:
         self.phone_asked.pop(sender_id, None)
 
-    async def _send(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]]) -> Optional[List[dict]]:
+    async def _send(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]],
+                    client: str = "") -> Optional[List[dict]]:
         give_up_at = time.monotonic() + self.retry_seconds
         told_user, delay = False, 1.0
         turn_id = uuid.uuid4().hex  # the same for every try (see RasaClient.send)
         while True:
-            request = asyncio.ensure_future(self.rasa.send(sender_id, text, turn_id))
+            request = asyncio.ensure_future(self.rasa.send(sender_id, text, turn_id, client))
             done, _ = await asyncio.wait({request}, timeout=self.slow_seconds)
             if not done:
                 if not told_user:

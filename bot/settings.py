@@ -1,6 +1,7 @@
 """All settings in one place: environment variables with defaults (documented in the README)."""
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,11 +51,21 @@ class Settings:
     web_allowed_origins: tuple = ()
     web_max_chars: int = 2000
     web_address_messages: int = 60
+    # Requests that cost a tracker read or a Rasa call besides messages (history, deletes,
+    # restarts, socket hellos) per address per minute; open sockets per address; seconds a new
+    # socket may take to say hello.
+    web_address_requests: int = 30
+    web_sockets_per_address: int = 10
+    web_hello_seconds: float = 10
     web_frame_ancestors: str = "'none'"
     # Load balancers whose X-Forwarded-For header is believed (bot/client_address.py).
     trusted_proxies: tuple = ()
     # This replica's name, sent as X-Gateway-Replica so operators (and tests) see who answered.
     gateway_name: str = ""
+    # Shared by the gateway and Rasa's channel, and by Rasa and the action server
+    # (services/internal_secrets.py). A fresh random one per start unless set.
+    rasa_channel_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    action_server_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def rasa_url(self) -> str:
@@ -107,7 +118,12 @@ def load_settings() -> Settings:
         web_allowed_origins=tuple(o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "").split(",") if o.strip()),
         web_max_chars=int(_env("WEB_MAX_CHARS", "2000")),
         web_address_messages=int(_env("WEB_ADDRESS_MESSAGES", "60")),
+        web_address_requests=int(_env("WEB_ADDRESS_REQUESTS", "30")),
+        web_sockets_per_address=int(_env("WEB_SOCKETS_PER_ADDRESS", "10")),
+        web_hello_seconds=float(_env("WEB_HELLO_SECONDS", "10")),
         web_frame_ancestors=_env("WEB_FRAME_ANCESTORS", "'none'"),
         trusted_proxies=tuple(p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()),
         gateway_name=_env("GATEWAY_NAME", ""),
+        rasa_channel_secret=_env("RASA_CHANNEL_SECRET", "") or secrets.token_urlsafe(32),
+        action_server_secret=_env("ACTION_SERVER_SECRET", "") or secrets.token_urlsafe(32),
     )

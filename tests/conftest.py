@@ -1,6 +1,7 @@
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,33 @@ async def visitor_socket(base_url: str, session: str):
             await socket.send_json({"type": "hello", "session": session})
             assert (await socket.receive_json(timeout=30))["type"] == "history"
             yield socket
+
+
+def counsellor_login(browser, page: str, user: str, password: str, **headers):
+    """Logs in as a browser does: the form first (its CSRF cookie and field), then the post."""
+    import re
+    form = browser.get(f"{page}login", timeout=10)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    return browser.post(f"{page}login", data={"user": user, "password": password, "csrf": csrf},
+                        headers=headers, timeout=10)
+
+
+def reference_and_pin(text: str):
+    """(reference, PIN) from the bot's booking confirmation."""
+    import re
+    found = re.search(r"(?:Referansen din er|Your reference is) ([A-Z0-9]{4}-[A-Z0-9]{4}) "
+                      r"(?:og PIN-koden|and your PIN is) (\d{4})", text)
+    assert found, f"no reference and PIN in {text!r}"
+    return found.group(1), found.group(2)
+
+
+def post_to_rasa(settings, sender: str, text: str, timeout: float = 60):
+    """A message straight to Rasa's channel, with the gateway's secret (as the gateway sends it)."""
+    import requests
+    from bot.rasa_client import webhook_url
+    from services.internal_secrets import GATEWAY_HEADER
+    return requests.post(webhook_url(settings.rasa_url), json={"sender": sender, "message": text},
+                         headers={GATEWAY_HEADER: settings.rasa_channel_secret}, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +76,29 @@ class Stack:
         self.clock_file = Path(os.environ["ACTION_CLOCK_FILE"])
         self.host_page_port = free_port()  # a page on another origin that embeds the widget
         self.host_page_origin = f"http://127.0.0.1:{self.host_page_port}"
-        self.action_server = start_action_server(settings)
+        self.action_server = start_action_server(settings, **self.ACTION_ENV)
         self.rasa = start_rasa(settings)
         self.gateway = self._start_gateway()
 
     def _start_gateway(self):
         from bot.processes import start_gateway
         origins = f"{self.settings.gateway_url},http://localhost:{self.settings.gateway_port},{self.host_page_origin}"
-        return start_gateway(self.settings, WEB_ALLOWED_ORIGINS=origins, WEB_ADDRESS_MESSAGES="1000")
+        # every test's visitor comes from 127.0.0.1: the per-address limits are tested on gateways of their own
+        return start_gateway(self.settings, WEB_ALLOWED_ORIGINS=origins, WEB_ADDRESS_MESSAGES="1000",
+                             WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="1000")
+
+    # the tests' users all come from 127.0.0.1 and book many times a day
+    ACTION_ENV = {"BOOKINGS_PER_ADDRESS_PER_DAY": "100000"}
+
+    def restart_action_server(self, **extra_env: str) -> None:
+        """The action server again, with extra environment (none: as the session started it)."""
+        from bot.processes import action_server_up, start_action_server, stop
+        stop([self.action_server])
+        self.action_server = start_action_server(self.settings, **{**self.ACTION_ENV, **extra_env})
+        deadline = time.monotonic() + 60
+        while not action_server_up(self.settings):
+            assert time.monotonic() < deadline, "the action server did not come back"
+            time.sleep(0.3)
 
     def restart_gateway(self) -> None:
         from bot.processes import stop, wait_for_gateway
@@ -94,6 +137,7 @@ def stack(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
     clock_file = var_dir / "action_clock"
     clock_file.write_text(RISK_CHECK_NOW)
+    clock_file.chmod(0o600)  # like every runtime file (tests/test_security.py checks them all)
     os.environ.update(COUNSELLOR_USER="radgiver", COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
                       COOKIE_SECURE="0", ACTION_CLOCK_FILE=str(clock_file))
     settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",

@@ -15,7 +15,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 DOMAIN = {"forms": {"booking_form": {"required_slots": ["booking_channel", "booking_slot", "booking_phone",
                                                         "booking_confirmed"]},
                     "manage_booking_form": {"required_slots": ["manage_action", "booking_reference",
-                                                               "manage_confirmed"]}},
+                                                               "booking_pin", "manage_confirmed"]}},
           "slots": {}, "responses": {}}
 
 
@@ -133,6 +133,39 @@ def test_submit_books_and_gives_a_reference(fresh_store):
     assert "Vi ringer deg" in messages[1]["text"]
     stored = fresh_store.find(reference)
     assert stored.phone == "+47 912 34 567" and stored.sender_id == "pseudo-1"
+    pin = messages[0]["text"].split("PIN-koden ")[1][:4]
+    from actions.booking_pins import pin_matches
+    assert pin.isdigit() and pin_matches(reference, pin, stored.pin_hash)
+
+
+def test_one_active_booking_per_conversation_and_a_few_per_address(fresh_store, monkeypatch):
+    fresh_store.book(next_free()[0], "chat", 1, sender_id="pseudo-1")
+    messages, events = run(bf.ValidateBookingForm(), tracker("jeg vil bestille en time til"))
+    assert "allerede en time" in messages[0]["text"]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+    monkeypatch.setattr(bf.limits, "BOOKINGS_PER_CLIENT_PER_DAY", 2)
+    for n in range(2):
+        fresh_store.book(next_free()[0], "chat", 1, sender_id=f"other-{n}", client_key="addr-7")
+    latest = {"text": "bestille", "intent": {"name": "book_counsellor"}, "entities": [], "metadata": {"client": "addr-7"}}
+    track = Tracker("pseudo-new", {}, latest, [], False, None, {}, "action_listen")
+    messages, _ = run(bf.ValidateBookingForm(), track)
+    assert "mange timer herfra" in messages[0]["text"]
+    slot = next_free(channel="chat")[0].isoformat()
+    track = Tracker("pseudo-new", {"booking_slot": slot, "booking_channel": "chat"}, latest, [], False, None, {},
+                    "action_listen")
+    messages, _ = run(bf.ActionSubmitBooking(), track)  # the limit holds at the end too
+    assert "mange timer herfra" in messages[0]["text"]
+    assert len(fresh_store.bookings_of_sender("pseudo-new")) == 0
+
+
+def test_a_forged_time_or_wish_is_refused_not_a_crash(fresh_store):
+    for value in ["2026-12-03T10:00:00", "not a time", "2026-12-03T10:00:00+01:00|x"]:
+        messages, events = run(bf.ValidateBookingForm(), tracker(
+            "/inform", slots={"requested_slot": "booking_slot", "booking_channel": "chat"},
+            entities=[{"entity": "booking_slot", "value": value}]))
+        assert slot_events(events).get("booking_slot") is None
+    assert bf.wish_window("2026-12-03T10:00:00|", bf.schedule()) == (None, None)
+    assert bf.wish_window("after|a|b", bf.schedule()) == (None, None)
 
 
 def test_submit_when_someone_was_faster_offers_the_next_times(fresh_store):
@@ -145,28 +178,103 @@ def test_submit_when_someone_was_faster_offers_the_next_times(fresh_store):
     assert slot_events(events)["booking_slot"] is None
 
 
-def test_cancel_by_reference(fresh_store):
-    booking = fresh_store.book(next_free()[0], "chat", 1)
+def test_cancel_by_reference_in_the_conversation_that_booked(fresh_store):
+    booking = fresh_store.book(next_free()[0], "chat", 1, sender_id="pseudo-1")
     typed = booking.reference.lower().replace("-", " ")
     _, events = run(bf.ValidateManageBookingForm(), tracker(
         f"koden er {typed}", slots={"requested_slot": "booking_reference", "manage_action": "cancel"}))
     assert slot_events(events)["booking_reference"] == booking.reference
+    assert slot_events(events)["requested_slot"] == "manage_confirmed"  # no PIN asked here
     messages, _ = run(bf.ActionSubmitManageBooking(), tracker(slots={
         "booking_reference": booking.reference, "manage_action": "cancel", "manage_confirmed": True}))
     assert "avbestilt" in messages[0]["text"]
     assert fresh_store.find(booking.reference).status == "cancelled"
 
 
-def test_unknown_reference_is_said_plainly():
-    messages, events = run(bf.ValidateManageBookingForm(), tracker(
-        "ACD-479", slots={"requested_slot": "booking_reference", "manage_action": "cancel"}))
-    assert slot_events(events)["booking_reference"] is None
-    assert "finner ingen" in messages[0]["text"]
+def book_with_pin(store, pin="4821", sender_id="someone-else", **extra):
+    from actions.booking_pins import pin_hash
+    booking = store.book(next_free()[0], extra.pop("channel", "chat"), 1, sender_id=sender_id, **extra)
+    store.set_pin_hash(booking.reference, pin_hash(booking.reference, pin))
+    return booking
+
+
+def test_from_another_conversation_the_pin_is_needed(fresh_store):
+    booking = book_with_pin(fresh_store)
+    _, events = run(bf.ValidateManageBookingForm(), tracker(
+        booking.reference, slots={"requested_slot": "booking_reference", "manage_action": "cancel"}))
+    assert slot_events(events) == {"booking_reference": booking.reference}  # the form asks the PIN next
+    assert bf.needs_pin(tracker(slots={"booking_reference": booking.reference}))
+    _, events = run(bf.ValidateManageBookingForm(), tracker(
+        "det er 4821", slots={"requested_slot": "booking_pin", "manage_action": "cancel",
+                              "booking_reference": booking.reference}))
+    assert slot_events(events)["booking_pin"] == bf.VERIFIED
+
+
+def test_the_reference_and_pin_may_come_together(fresh_store):
+    booking = book_with_pin(fresh_store, pin="3479")
+    _, events = run(bf.ValidateManageBookingForm(), tracker(
+        f"avbestill {booking.reference} pin 3479", slots={"requested_slot": "booking_reference",
+                                                          "manage_action": "cancel"}))
+    assert slot_events(events)["booking_pin"] == bf.VERIFIED
+
+
+def answer_to_pin(reference, pin, sender="pseudo-1", client="addr-1"):
+    latest = {"text": pin, "intent": {"name": "inform", "confidence": 1.0}, "entities": [],
+              "metadata": {"client": client}}
+    track = Tracker(sender, {"requested_slot": "booking_pin", "manage_action": "cancel",
+                             "booking_reference": reference}, latest, [], False, None, {}, "action_listen")
+    return run(bf.ValidateManageBookingForm(), track)
+
+
+def test_an_unknown_reference_and_a_wrong_pin_get_the_same_answer(fresh_store):
+    booking = book_with_pin(fresh_store)
+    wrong_pin, events_wrong = answer_to_pin(booking.reference, "1111")
+    unknown, events_unknown = answer_to_pin("ACDE-479K", "4821", client="addr-2")
+    assert [m["text"] for m in wrong_pin] == [m["text"] for m in unknown]
+    assert slot_events(events_wrong)["booking_reference"] is None
+    assert slot_events(events_unknown)["booking_reference"] is None
+    assert "passer ikke" in wrong_pin[0]["text"]
+    assert fresh_store.find(booking.reference).status == "booked"
+
+
+def test_failed_tries_are_limited_per_reference_and_per_address(fresh_store, monkeypatch):
+    monkeypatch.setattr(bf.limits, "FAILED_TRIES_PER_CODE", 3)
+    monkeypatch.setattr(bf.limits, "FAILED_TRIES_PER_CLIENT", 5)
+    booking = book_with_pin(fresh_store)
+    for n in range(3):
+        answer_to_pin(booking.reference, f"00{n}0", client=f"addr-{n}")
+    locked, events = answer_to_pin(booking.reference, "4821", client="addr-9")  # right PIN, too late
+    assert "for mange forsøk" in locked[0]["text"]
+    assert slot_events(events)["booking_pin"] is None
+    for n in range(5):  # one address guessing many references
+        answer_to_pin(bf.normalise_code(f"ACDE{n}{n}{n}{n}".replace("0", "3")), "1234", client="guesser")
+    other = book_with_pin(fresh_store, pin="5555")
+    locked, _ = answer_to_pin(other.reference, "5555", client="guesser")
+    assert "for mange forsøk" in locked[0]["text"]
+
+
+def test_a_pin_alone_opens_nothing(fresh_store):
+    booking = book_with_pin(fresh_store)
+    messages, _ = run(bf.ActionSubmitManageBooking(), tracker(slots={
+        "booking_reference": booking.reference, "manage_action": "cancel", "manage_confirmed": True}))
+    assert fresh_store.find(booking.reference).status == "booked"
+    messages, _ = run(bf.ActionSubmitManageBooking(), tracker(slots={
+        "booking_reference": booking.reference, "manage_action": "cancel", "manage_confirmed": True,
+        "booking_pin": "4821"}))  # a PIN typed into the slot, not checked
+    assert fresh_store.find(booking.reference).status == "booked"
+
+
+def test_moving_shows_the_number_masked_and_never_copies_it(fresh_store):
+    booking = book_with_pin(fresh_store, channel="phone", phone="+47 91 23 45 67")
+    _, events = run(bf.ActionSubmitManageBooking(), tracker(slots={
+        "booking_reference": booking.reference, "manage_action": "move", "booking_pin": bf.VERIFIED}))
+    assert slot_events(events)["booking_phone"] == "+47 •• •• 45 67"
+    assert "91 23" not in str(events)
 
 
 def test_move_keeps_the_reference(fresh_store):
     first, second = next_free(2)
-    booking = fresh_store.book(first, "chat", 1)
+    booking = fresh_store.book(first, "chat", 1, sender_id="pseudo-1")
     _, events = run(bf.ActionSubmitManageBooking(), tracker(slots={
         "booking_reference": booking.reference, "manage_action": "move"}))
     assert FollowupAction("booking_form") in events
@@ -175,3 +283,14 @@ def test_move_keeps_the_reference(fresh_store):
         "booking_moving": True}))
     assert "flyttet" in messages[0]["text"]
     assert fresh_store.find(booking.reference).slot_start == second
+
+
+@pytest.mark.parametrize("text, asked, code", [
+    ("koden er wkyt 4cd9", False, "WKYT-4CD9"), ("avbestill ACDE-479K pin 3479", False, "ACDE-479K"),
+    ("acde-fhkm", False, "ACDE-FHKM"), ("acde fhkm", True, "ACDE-FHKM"), ("acd479", False, "ACD-479"),
+    # words that happen to use only the code's letters are not codes
+    ("Eg har ein time hjå dykk på torsdag", False, None), ("den nye timen", False, None),
+    ("fremme", False, None), ("acde fhkm", False, None), ("ring 47933479", False, None),
+])
+def test_reference_codes_in_what_people_write(text, asked, code):
+    assert bf.code_in_text(text, asked) == code

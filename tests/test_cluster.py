@@ -61,7 +61,8 @@ def cluster(stack, postgres_url, tmp_path_factory, telegram):
     own_redis.start()
     env = {"TRACKER_STORE_URL": postgres_url, "DATABASE_URL": postgres_url, "LOCK_STORE_URL": "",
            "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{own_redis.port}/0",
-           "FLOOD_MESSAGES": "50", "WEB_ADDRESS_MESSAGES": "100000",
+           "FLOOD_MESSAGES": "50", "WEB_ADDRESS_MESSAGES": "100000", "BOOKINGS_PER_ADDRESS_PER_DAY": "100000",
+           "WEB_ADDRESS_REQUESTS": "100000", "WEB_SOCKETS_PER_ADDRESS": "1000",
            "TELEGRAM_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.api_url, "TELEGRAM_POLL_TIMEOUT": "1"}
     base = dataclasses.replace(stack.settings, var_dir=tmp_path_factory.mktemp("cluster-var"))
     plan = plan_cluster(base, 2, free_port(), iter(free_port, None), env)

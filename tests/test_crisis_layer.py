@@ -7,7 +7,7 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, post_to_rasa
 
 INDICATORS = yaml.safe_load((ROOT / "content" / "crisis_indicators.yml").read_text(encoding="utf-8"))
 CRISIS = set(INDICATORS)
@@ -25,8 +25,7 @@ def parse(settings, text):
 
 
 def say(settings, text, sender=None):
-    response = requests.post(f"{settings.rasa_url}/webhooks/rest/webhook",
-                             json={"sender": sender or uuid.uuid4().hex, "message": text}, timeout=60)
+    response = post_to_rasa(settings, sender or uuid.uuid4().hex, text)
     assert response.status_code == 200
     return response.json()
 

@@ -22,7 +22,8 @@ def gateways(stack):
     replicas, processes = [], []
     for name, url in (("a", GATEWAY_REDIS_URL), ("b", GATEWAY_REDIS_URL), ("without-redis", NO_REDIS_URL)):
         settings = dataclasses.replace(stack.settings, gateway_port=free_port())
-        processes.append(start_gateway(settings, f"gateway-{name}.log", GATEWAY_REDIS_URL=url, WEB_ADDRESS_MESSAGES="1000"))
+        processes.append(start_gateway(settings, f"gateway-{name}.log", GATEWAY_REDIS_URL=url, WEB_ADDRESS_MESSAGES="1000",
+                                          WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="1000"))
         replicas.append(settings)
     try:
         for settings, process in zip(replicas, processes):

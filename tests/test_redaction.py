@@ -83,6 +83,15 @@ def test_text_without_numbers_or_at_signs_is_unchanged(text):
     assert redact(text).text == text
 
 
+def test_an_id_number_written_like_a_date_is_masked():
+    number = "15108695088"  # valid control digits (also used in test_widget)
+    for written in ["15.10.86 950 88", "15.10.86 95088", "151086-95088", "15 10 86 950 88"]:
+        result = redact(f"fnr {written} takk")
+        assert MASKS["id_number"] in result.text and "950" not in result.text, written
+    assert redact("15.10.86 950 89").text == "15.10.86 950 89"  # wrong control digit: a date and a number
+
+
 def test_what_the_bot_needs_is_left_alone():
-    for text in ["for 30 timer siden", "12.11", "i går kl 22:30", "referansen er ACD-479", "jeg er 45 år", "113", "116 123"]:
+    for text in ["for 30 timer siden", "12.11", "i går kl 22:30", "referansen er ACD-479", "referansen er ACDE-479K",
+                 "PIN 4821", "jeg er 45 år", "113", "116 123"]:
         assert redact(text).text == text

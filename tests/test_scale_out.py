@@ -10,7 +10,7 @@ import requests
 import sqlalchemy as sa
 
 from bot.processes import start_rasa, stop, wait_until_ready
-from tests.conftest import free_port, postgres_url  # noqa: F401 (fixture)
+from tests.conftest import free_port, post_to_rasa, postgres_url  # noqa: F401 (fixture)
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 
@@ -31,8 +31,7 @@ def replicas(stack, postgres_url, tmp_path_factory):
 
 
 def say(replica, sender, text):
-    response = requests.post(f"{replica.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                             timeout=60)
+    response = post_to_rasa(replica, sender, text)
     assert response.status_code == 200
     return response.json()
 
@@ -96,8 +95,7 @@ def test_a_failed_turn_leaves_no_message_text_in_rasas_log(replicas):
     store = redis.Redis.from_url(REDIS_URL)
     store.set(f"radgivning:lock:{sender}", "not a lock")
     try:
-        response = requests.post(f"{first.rasa_url}/webhooks/rest/webhook", timeout=60,
-                                 json={"sender": sender, "message": "hemmelig-tekst-om-klamydia"})
+        response = post_to_rasa(first, sender, "hemmelig-tekst-om-klamydia")
     finally:
         store.delete(f"radgivning:lock:{sender}")
     assert response.status_code == 200 and response.json() == []  # the turn failed

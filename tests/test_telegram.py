@@ -12,7 +12,7 @@ import requests
 import yaml
 
 from bot.processes import start_gateway, stop, wait_for_gateway
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, reference_and_pin
 from tests.fake_telegram import FakeTelegram
 
 SERVICE = yaml.safe_load((ROOT / "content" / "service.yml").read_text())
@@ -137,7 +137,7 @@ def test_booking_a_chat_conversation_with_button_taps(stack, fake):
     summary = with_keyboard(tap(fake, chat, offered, slot_row["text"]))
     assert "Stemmer dette?" in summary["text"]
     booked = tap(fake, chat, summary, "Ja")
-    reference = booked[-1]["text"].split("Referansen din er ")[1][:7]
+    reference, _ = reference_and_pin(booked[-1]["text"])
     store = BookingStore(f"sqlite:///{stack.settings.var_dir / 'bookings.db'}")
     stored = store.find(reference)
     assert stored.channel == "chat" and stored.sender_id == sender_of(chat)

@@ -266,7 +266,7 @@ class TelegramChannel:
         typing = asyncio.create_task(self._keep_typing(chat_id))
         try:
             replies = await self.relay.deliver(sender, text, on_trouble=lambda: self._say(chat_id, "rasa_trouble", language),
-                                               language=language)
+                                               language=language, client=sender)  # a chat is its own client
         finally:
             typing.cancel()
         if replies is None:

@@ -29,6 +29,7 @@ from bot.channels.web_history import messages_from_events
 from bot.chat_queues import ChatQueues
 from bot.emoji_words import meaning as emoji_meaning
 from bot.client_address import client_address
+from bot.payloads import as_typed_text, is_button_payload
 from bot.flood_guard import Verdict
 from bot.forgetting import Forgetting, asks_to_forget
 from bot.pseudonyms import Pseudonyms
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "web"
 TEXTS = "web.yml"
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")  # whole string: fullmatch, so no trailing newline
 MAX_FRAME = 64 * 1024          # one WebSocket frame; longer texts are refused by the size check
 MAX_PAYLOAD = 512              # a button's payload
 RECENT_IDS = 100               # client message ids remembered per session, to drop resends
@@ -74,6 +75,9 @@ class WebChannel:
         self.queues = ChatQueues(TurnOrder(redis))
         self.session_flood = SharedFloodGuard("web-session", settings.flood_messages, settings.flood_window_seconds, redis)
         self.address_flood = SharedFloodGuard("web-address", settings.web_address_messages, ADDRESS_WINDOW_SECONDS, redis)
+        # history, deletes, restarts and hellos: each reads a tracker or calls Rasa
+        self.request_flood = SharedFloodGuard("web-requests", settings.web_address_requests, ADDRESS_WINDOW_SECONDS, redis)
+        self.sockets_of_address: Dict[str, int] = {}
         self.bus = PushBus(redis, self._push_here)
         self.sockets: Dict[str, Set[web.WebSocketResponse]] = {}
         self.recent_ids: "OrderedDict[str, Deque[str]]" = OrderedDict()  # most recent sessions only
@@ -90,7 +94,7 @@ class WebChannel:
             web.get("/personvern", self.privacy_page),
             web.get("/ws", self.websocket),
             web.post("/api/v1/messages", self.post_message),
-            web.get("/api/v1/messages", self.get_history),
+            web.post("/api/v1/history", self.post_history),
             web.post("/api/v1/sessions/delete", self.delete_session),
             web.get("/api/v1/widget-texts", self.widget_texts),
             web.route("OPTIONS", "/api/v1/{tail:.*}", self.preflight),
@@ -167,7 +171,7 @@ class WebChannel:
     # --- checks shared by the socket and the HTTP form --------------------------------------------
 
     def sender_of(self, session: object, language: str) -> str:
-        if not isinstance(session, str) or not SESSION_ID.match(session):
+        if not isinstance(session, str) or not SESSION_ID.fullmatch(session):
             raise Refused("bad_session", "session must be 22–64 letters, digits, - or _")
         return self.pseudonyms.sender_id("web", session)
 
@@ -179,6 +183,14 @@ class WebChannel:
         if len(value) > self.settings.web_max_chars:
             raise Refused("too_long", text(TEXTS, "too_long", language, limit=self.settings.web_max_chars), status=413)
         return value
+
+    async def costly_allowed(self, request: web.Request) -> bool:
+        """A request that reads a tracker or calls Rasa without being a message, within the limit."""
+        address = client_address(request, self.settings.trusted_proxies) or "unknown"
+        return await self.request_flood.check(address) == Verdict.ACCEPT
+
+    def too_busy(self, language: str) -> Refused:
+        return Refused("rate_limited", gateway_text("flood", language), status=429)
 
     async def check_flood(self, sender: str, address: Optional[str], language: str) -> Optional[str]:
         """None to go on; else the flood text for a first refusal, or "" for a silent drop."""
@@ -204,7 +216,11 @@ class WebChannel:
 
     # --- one turn ------------------------------------------------------------------------------------
 
-    async def turn(self, sender: str, text_to_rasa: str, language: str, emit: Emit) -> None:
+    def client_key(self, address: Optional[str]) -> str:
+        """The network address as a pseudonym: the action server limits bookings and tries per client."""
+        return self.pseudonyms.sender_id("address", address or "unknown")
+
+    async def turn(self, sender: str, text_to_rasa: str, language: str, emit: Emit, client: str = "") -> None:
         """Passes one message to Rasa and emits what the user should see."""
         if not any(character.isalnum() for character in text_to_rasa):
             emoji = emoji_meaning(text_to_rasa)  # 👍 is "ja", 😢 gets a kind answer, the rest "only words"
@@ -216,7 +232,7 @@ class WebChannel:
         try:
             replies = await self.relay.deliver(
                 sender, text_to_rasa, on_trouble=lambda: emit(self.notice(gateway_text("rasa_trouble", language))),
-                language=language)
+                language=language, client=client)
         finally:
             await emit({"type": "typing", "on": False})
         if replies is None:
@@ -296,9 +312,24 @@ class WebChannel:
                 del self.sockets[sender]
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
+        address = client_address(request, self.settings.trusted_proxies) or "unknown"
+        if self.sockets_of_address.get(address, 0) >= self.settings.web_sockets_per_address:
+            return web.Response(status=429, text="too many open chats from this address")
+        self.sockets_of_address[address] = self.sockets_of_address.get(address, 0) + 1
+        try:
+            return await self._serve_socket(request)
+        finally:
+            self.sockets_of_address[address] -= 1
+            if not self.sockets_of_address[address]:
+                del self.sockets_of_address[address]
+
+    async def _serve_socket(self, request: web.Request) -> web.StreamResponse:
         socket = web.WebSocketResponse(heartbeat=25, max_msg_size=MAX_FRAME)
         await socket.prepare(request)
         sender, language = None, "nb"
+        # A socket that never says hello is closed: it would hold a slot of its address for nothing.
+        hello_by = asyncio.get_running_loop().call_later(
+            self.settings.web_hello_seconds, lambda: sender is None and asyncio.ensure_future(socket.close()))
         try:
             async for frame in socket:
                 if frame.type != WSMsgType.TEXT:
@@ -308,18 +339,24 @@ class WebChannel:
                     data = json.loads(frame.data)
                     if not isinstance(data, dict):
                         raise ValueError
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: nested a few thousand deep
                     await socket.send_json({"type": "error", "code": "bad_json", "message": "send a JSON object"})
                     continue
                 if sender is None:
+                    if not await self.costly_allowed(request):  # a hello reads the history
+                        await socket.send_json({"type": "error", "code": "rate_limited",
+                                                "message": gateway_text("flood", language_of(data.get("language")))})
+                        break
                     sender, language = await self._hello(socket, data)
                     if sender is None:
                         break
+                    hello_by.cancel()
                     continue
                 await self._on_frame(socket, request, sender, language, data)
         except ConnectionError:
             pass  # the visitor left while we were writing; the history brings the rest next time
         finally:
+            hello_by.cancel()
             if sender:
                 self._forget_socket(sender, socket)
         return socket
@@ -343,10 +380,14 @@ class WebChannel:
         emit = lambda event: self.push(sender, event)  # noqa: E731 (a one-line callback)
         if kind == "ping":
             await socket.send_json({"type": "pong"})
+        elif kind in ("restart", "delete", "history") and not await self.costly_allowed(request):
+            await socket.send_json({"type": "error", "code": "rate_limited", "message": gateway_text("flood", language)})
         elif kind == "restart":
             self.run_in_order(sender, lambda: self.restart(sender, language, emit))
         elif kind == "delete":
             self.run_in_order(sender, lambda: self._delete(sender, language, emit))
+        elif kind == "history":
+            await socket.send_json({"type": "history", "messages": await self.history(sender, language)})
         elif kind in ("message", "button"):
             await self._on_user_message(socket, request, sender, language, data, emit)
         else:
@@ -360,20 +401,21 @@ class WebChannel:
         try:
             if data["type"] == "button":
                 payload = data.get("payload")
-                if not isinstance(payload, str) or not payload.startswith("/") or len(payload) > MAX_PAYLOAD:
-                    raise Refused("bad_payload", "a button payload starts with / and is short")
+                if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD or not is_button_payload(payload):
+                    raise Refused("bad_payload", "a button payload is one of the bot's own")
                 to_rasa = payload
             else:
-                to_rasa = self.checked_text(data.get("text"), language)
+                to_rasa = as_typed_text(self.checked_text(data.get("text"), language))
         except Refused as refused:
             await socket.send_json(self.notice(refused.text))
             return
-        flood = await self.check_flood(sender, client_address(request, self.settings.trusted_proxies), language)
+        address = client_address(request, self.settings.trusted_proxies)
+        flood = await self.check_flood(sender, address, language)
         if flood is not None:
             if flood:
                 await socket.send_json(self.notice(flood))
             return
-        self.run_in_order(sender, lambda: self.turn(sender, to_rasa, language, emit))
+        self.run_in_order(sender, lambda: self.turn(sender, to_rasa, language, emit, self.client_key(address)))
 
     async def _delete(self, sender: str, language: str, emit: Emit) -> None:
         try:
@@ -390,7 +432,7 @@ class WebChannel:
         """(body, language, sender) of a JSON request about a session; Refused when it is not one."""
         try:
             body = json.loads(await request.text())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, LookupError, RecursionError):  # LookupError: unknown charset
             raise Refused("bad_json", "send a JSON object")
         if not isinstance(body, dict):
             raise Refused("bad_json", "send a JSON object")
@@ -400,10 +442,11 @@ class WebChannel:
     async def post_message(self, request: web.Request) -> web.Response:
         try:
             body, language, sender = await self._read_body(request)
-            to_rasa = self.checked_text(body.get("text"), language)
+            to_rasa = as_typed_text(self.checked_text(body.get("text"), language))
         except Refused as refused:
             return self.refusal(request, refused)
-        flood = await self.check_flood(sender, client_address(request, self.settings.trusted_proxies), language)
+        address = client_address(request, self.settings.trusted_proxies)
+        flood = await self.check_flood(sender, address, language)
         if flood is not None:
             return self.json_response(request, {"error": "rate_limited", "message": flood}, 429)
         seen: List[dict] = []
@@ -415,13 +458,15 @@ class WebChannel:
                 seen.append({"text": event["text"], "buttons": [], "deleted": True})
             await self.push(sender, event)  # an open widget of the same session sees it too
 
-        await self.run_in_order(sender, lambda: self.turn(sender, to_rasa, language, collect))
+        await self.run_in_order(sender, lambda: self.turn(sender, to_rasa, language, collect, self.client_key(address)))
         return self.json_response(request, {"messages": seen})
 
-    async def get_history(self, request: web.Request) -> web.Response:
-        language = language_of(request.query.get("language"))
+    async def post_history(self, request: web.Request) -> web.Response:
+        """The conversation so far; the session id in the body, never in a URL (URLs end up in logs)."""
         try:
-            sender = self.sender_of(request.query.get("session"), language)
+            _, language, sender = await self._read_body(request)
+            if not await self.costly_allowed(request):
+                raise self.too_busy(language)
         except Refused as refused:
             return self.refusal(request, refused)
         return self.json_response(request, {"messages": await self.history(sender, language)})
@@ -430,6 +475,8 @@ class WebChannel:
         """Also the target of the widget's beacon on a quick exit (a text/plain body, no preflight)."""
         try:
             _, language, sender = await self._read_body(request)
+            if not await self.costly_allowed(request):
+                raise self.too_busy(language)
         except Refused as refused:
             return self.refusal(request, refused)
         said: List[str] = []

@@ -1,0 +1,106 @@
+"""The action server: rasa-sdk's executor behind two guards (bot/processes.py starts it).
+
+- Only Rasa may run actions: every call carries the shared secret header (endpoints.yml sets it
+  from the environment). Without it, a forged tracker could book or cancel.
+- A failing action never leaks a conversation: rasa-sdk's own error handler returns the whole
+  tracker in a 500 body, and Rasa logs that body. Here a failure is logged as the action's name
+  and the exception's type, and the user gets a kind answer in a normal reply.
+
+    python -m services.action_server   (ACTION_PORT, ACTION_HOST, ACTION_SERVER_SECRET)
+"""
+import json
+import logging
+import os
+import traceback
+import zlib
+from typing import Any, Dict
+
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
+from sanic import Sanic, response
+
+from services.internal_secrets import ACTION_HEADER, ACTION_SECRET_ENV, matches, required
+from services.private_logs import exception_types, keep_text_out_of_logs
+
+log = logging.getLogger("actions.server")
+# Fault injection for the privacy test (tests/test_private_logs.py): every action raises, with
+# the user's text in the exception, after it has run. Never set in production.
+FAIL_ON_PURPOSE_ENV = "ACTIONS_FAIL_ON_PURPOSE"
+
+
+def failure_reply(call: Dict[str, Any]) -> Dict[str, Any]:
+    """What the user sees when an action failed: a kind answer in the conversation's language."""
+    from actions.content import load, service_details, text_in
+    language = ((call.get("tracker") or {}).get("slots") or {}).get("language") or "nb"
+    text = text_in(load("gateway.yml")["action_failed"], language if language in ("nb", "en") else "nb")
+    return {"events": [], "responses": [{"text": text.format(**service_details())}]}
+
+
+def where(error: BaseException) -> str:
+    """The file and line where the error was raised, without its message."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
+
+
+def failing_on_purpose(executor: ActionExecutor) -> None:
+    def failing(action):
+        async def run(dispatcher, tracker, domain):
+            await action(dispatcher, tracker, domain)
+            raise RuntimeError(f"failed on purpose after reading {tracker.latest_message.get('text')!r}")
+        return run
+    executor.actions = {name: failing(action) for name, action in executor.actions.items()}
+
+
+def create_app(secret: str) -> Sanic:
+    app = Sanic("actions", configure_logging=False)
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    if os.environ.get(FAIL_ON_PURPOSE_ENV) == "1":
+        failing_on_purpose(executor)
+
+    @app.get("/health")
+    async def health(_):
+        return response.json({"status": "ok"})
+
+    @app.post("/webhook")
+    async def webhook(request):
+        if not matches(request.headers.get(ACTION_HEADER, ""), secret):
+            return response.json({"error": "forbidden"}, status=403)
+        try:
+            body = request.body
+            if request.headers.get("Content-Encoding") == "deflate":
+                body = zlib.decompress(body)
+            call = json.loads(body)
+        except (ValueError, zlib.error, RecursionError):
+            return response.json({"error": "invalid body"}, status=400)
+        if not isinstance(call, dict) or not isinstance(call.get("tracker"), dict):
+            return response.json({"error": "invalid body"}, status=400)
+        name = str(call.get("next_action"))[:64]
+        try:
+            return response.json(await executor.run(call))
+        except ActionExecutionRejection as rejection:  # a form's slot not extracted: Rasa goes on
+            return response.json({"error": rejection.message, "action_name": rejection.action_name}, status=400)
+        except ActionNotFoundException:
+            return response.json({"error": "unknown action", "action_name": name}, status=404)
+        except Exception as error:  # noqa: BLE001 – the boundary: nothing about the user leaves it
+            log.error("action %s failed: %s at %s", name, exception_types(error), where(error))
+            return response.json(failure_reply(call))
+
+    @app.exception(Exception)
+    async def any_error(request, error):
+        log.error("request failed: %s", exception_types(error))
+        return response.json({"error": "internal error"}, status=500)
+
+    return app
+
+
+def main() -> None:
+    keep_text_out_of_logs()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(required(ACTION_SECRET_ENV))
+    app.run(os.environ.get("ACTION_HOST", "127.0.0.1"), int(os.environ.get("ACTION_PORT", "5055")),
+            access_log=False, workers=1)
+
+
+if __name__ == "__main__":
+    main()
