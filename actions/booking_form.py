@@ -9,7 +9,6 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Text
 
-import phonenumbers
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -39,6 +38,7 @@ from actions.booking_pins import new_pin, pin_hash, pin_in_text, pin_matches
 from actions.reference_codes import looks_like_code, normalise_code
 from actions.time_wishes import parse_wish, ruled_out_days
 from components.phrase_matcher import PhraseMatcher
+from core.phone_numbers import handle_in, handle_text, masked_phone, norwegian_phone
 from components.text_normalise import normalise
 
 MAX_OFFERED = 4
@@ -91,29 +91,11 @@ def is_answer(tracker: Tracker) -> bool:
     return not heard_first(tracker)
 
 
-def norwegian_phone(text: str) -> Optional[str]:
-    """A Norwegian number written by a user, formatted for the counsellor; None if not one."""
-    digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
-    if not digits:
-        return None
-    try:
-        number = phonenumbers.parse(digits, "NO")
-    except phonenumbers.NumberParseException:
-        return None
-    national = str(number.national_number)
-    # Eight digits in a Norwegian range (2-7 landline, 4 and 9 mobile). Not "is_valid_number":
-    # its table of allocated blocks lags behind new mobile series, and a caller is never refused.
-    if number.country_code != 47 or len(national) != 8 or national[0] not in "23456789":
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-def masked_phone(number: Optional[str]) -> str:
-    """ "+47 91 23 45 67" → "+47 •• •• 45 67": enough to recognise one's own number, not to call it."""
-    digits = [ch for ch in (number or "") if ch.isdigit()]
-    if len(digits) < 4:
-        return "•• •• •• ••"
-    return f"+47 •• •• {''.join(digits[-4:-2])} {''.join(digits[-2:])}"
+def phone_of(slot_value: Optional[str], tracker: Tracker) -> Optional[str]:
+    """The number behind the booking_phone slot: a handle the gateway put in place of the typed
+    number (core/phone_numbers.py), or, from a client that sent the number itself, the number."""
+    handle = handle_in(slot_value)
+    return store().phone_for(handle, tracker.sender_id) if handle else slot_value
 
 
 def client_of(tracker: Tracker) -> str:
@@ -243,7 +225,7 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             dispatcher.utter_message(text=answer)
         values.update(self._channel(text, given, tracker, dispatcher))
         values.update(self._time(text, given, tracker, asked, intent, values))
-        values.update(self._phone(text, tracker, asked, values))
+        values.update(self._phone(text, tracker, asked, values) if not given else {})  # a payload's digits are a time
         values.update(self._confirmation(tracker, asked, intent, values, dispatcher))
         if values or answer:
             values.update(no_miss())
@@ -317,6 +299,8 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
         if channel != "phone" and asked != "booking_phone":
             return {}
+        if handle_in(text):  # the gateway kept the number and sent its handle
+            return {"booking_phone": handle_text(handle_in(text))}
         digits = sum(ch.isdigit() for ch in text)
         if digits >= 8 or (asked == "booking_phone" and digits):
             return {"booking_phone": text}
@@ -353,6 +337,11 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         return {"booking_slot": chosen.isoformat()}
 
     def validate_booking_phone(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if handle_in(value):  # the number stays out of the tracker: the slot keeps the handle
+            kept = phone_of(value, tracker) is not None
+            if not kept:
+                dispatcher.utter_message(text=say("phone_invalid", tracker))
+            return {"booking_phone": value if kept else None}
         number = norwegian_phone(value or "")
         if number is None:
             dispatcher.utter_message(text=say("phone_invalid", tracker))
@@ -513,7 +502,8 @@ def summary(tracker: Tracker, plan: Schedule) -> str:
                                                              language, plan)),
              say("summary_channel", tracker, channel=text_in(texts()["channel_names"][channel], language))]
     if channel == "phone":
-        lines.append(say("summary_phone", tracker, phone=masked_phone(tracker.get_slot("booking_phone"))))
+        lines.append(say("summary_phone", tracker, phone=masked_phone(phone_of(tracker.get_slot("booking_phone"),
+                                                                                tracker))))
     return "\n".join(lines)
 
 
@@ -572,9 +562,10 @@ class ActionSubmitBooking(Action):
             if moving:
                 booking = store().move(moving, slot, plan.counsellors_per_slot)
             else:
+                phone = phone_of(tracker.get_slot("booking_phone"), tracker) if channel == "phone" else None
                 booking = store().book(slot, channel, plan.counsellors_per_slot, sender_id=tracker.sender_id,
-                                       phone=tracker.get_slot("booking_phone") if channel == "phone" else None,
-                                       request_key=request_key(tracker), client_key=client_of(tracker))
+                                       phone=phone, request_key=request_key(tracker), client_key=client_of(tracker))
+                store().drop_phone_handles(tracker.sender_id)  # the number now lives in the booking only
                 pin = new_pin()  # a retried turn gets a new one: only the PIN shown last works
                 store().set_pin_hash(booking.reference, pin_hash(booking.reference, pin))
         except SlotTaken:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from actions.availability import Schedule
 from actions.reference_codes import new_code, normalise_code
+from core.phone_numbers import new_handle
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -60,6 +61,17 @@ failed_tries = sa.Table(
     sa.Column("key", sa.String(64), nullable=False),
     sa.Column("at", sa.DateTime, nullable=False),
 )
+# A typed phone number waiting to be booked, under the handle the gateway put in its place.
+phone_handles = sa.Table(
+    "phone_handles",
+    metadata,
+    sa.Column("handle", sa.String(16), primary_key=True),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_phone_handles_sender", phone_handles.c.sender_id)
+PHONE_HANDLE_DAYS = 1  # a number not booked within a day is erased
 sa.Index("ix_failed_tries_key", failed_tries.c.kind, failed_tries.c.key, failed_tries.c.at)
 sa.Index("ix_bookings_slot_start", bookings.c.slot_start)
 sa.Index("uq_active_seat", bookings.c.slot_start, bookings.c.seat, unique=True,
@@ -119,6 +131,10 @@ def _utc(moment: datetime) -> datetime:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _handles_expire() -> datetime:
+    return _now() - timedelta(days=PHONE_HANDLE_DAYS)
 
 
 class BookingStore:
@@ -295,6 +311,30 @@ class BookingStore:
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
 
+    # --- phone numbers waiting to be booked ---------------------------------------------------
+    def keep_phone(self, sender_id: str, phone: str) -> str:
+        """Keeps a typed number under a new handle (core/phone_numbers.py); returns the handle."""
+        handle = new_handle()
+        with self.engine.begin() as connection:
+            connection.execute(phone_handles.delete().where(phone_handles.c.created_at < _handles_expire()))
+            connection.execute(phone_handles.insert().values(handle=handle, sender_id=sender_id, phone=phone,
+                                                             created_at=_now()))
+        return handle
+
+    @survives_lost_connections
+    def phone_for(self, handle: str, sender_id: str) -> Optional[str]:
+        """The number behind a handle, for the conversation that typed it, while it is kept."""
+        query = sa.select(phone_handles.c.phone).where(
+            phone_handles.c.handle == handle, phone_handles.c.sender_id == sender_id,
+            phone_handles.c.created_at >= _handles_expire())
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar()
+
+    def drop_phone_handles(self, sender_id: str) -> int:
+        """Once booked, or on a deletion request: the conversation's waiting numbers go."""
+        with self.engine.begin() as connection:
+            return connection.execute(phone_handles.delete().where(phone_handles.c.sender_id == sender_id)).rowcount
+
     # --- failed tries to open a booking ---------------------------------------------------------
     def count_failed(self, kind: str, key: str, since: datetime) -> int:
         query = (sa.select(sa.func.count()).select_from(failed_tries)
@@ -320,6 +360,7 @@ class BookingStore:
         mine = bookings.c.sender_id == sender_id
         call_to_come = sa.and_(bookings.c.channel == "phone", bookings.c.status == "booked",
                                bookings.c.slot_start >= _utc(now))
+        self.drop_phone_handles(sender_id)
         with self.engine.begin() as connection:
             kept = connection.execute(sa.select(sa.func.count()).select_from(bookings)
                                       .where(mine, call_to_come, bookings.c.phone.is_not(None))).scalar()
@@ -338,8 +379,12 @@ class BookingStore:
     def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
         """Erases phone numbers of appointments more than `retention_days` ago; returns how many.
 
-        Idempotent: run it as often as you like (the launcher runs it at start and daily).
+        Idempotent: run it as often as you like (the launcher runs it at start and daily). Numbers
+        typed but never booked (phone_handles) go after PHONE_HANDLE_DAYS.
         """
+        if not dry_run:
+            with self.engine.begin() as connection:
+                connection.execute(phone_handles.delete().where(phone_handles.c.created_at < _handles_expire()))
         return self._erase_past(now, retention_days, bookings.c.phone.is_not(None), ("phone",), dry_run)
 
     def _erase_past(self, now: datetime, retention_days: int, holding, columns: Iterable[str], dry_run: bool) -> int:

@@ -37,7 +37,7 @@ def name_the_replica(app: web.Application, name: str) -> None:
         app.on_response_prepare.append(add_header)
 
 
-def _add_rasa_client(app: web.Application, settings: Settings) -> Relay:
+def _add_rasa_client(app: web.Application, settings: Settings, bookings: BookingStore) -> Relay:
     rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token,
                       settings.rasa_channel_secret)
 
@@ -49,7 +49,8 @@ def _add_rasa_client(app: web.Application, settings: Settings) -> Relay:
 
     app.on_startup.append(start)
     app.on_cleanup.append(close)
-    return Relay(rasa, settings.rasa_slow_seconds, settings.rasa_retry_seconds, settings.rasa_retry_max_delay)
+    return Relay(rasa, settings.rasa_slow_seconds, settings.rasa_retry_seconds, settings.rasa_retry_max_delay,
+                 keep_phone=bookings.keep_phone)
 
 
 def _schedule_retention(app: web.Application, settings: Settings, conversations: ConversationStore,
@@ -88,7 +89,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     name_the_replica(app, settings.gateway_name)
     app.add_routes([web.get("/health", health)] + page.routes())
-    relay = _add_rasa_client(app, settings)
+    relay = _add_rasa_client(app, settings, store)
     secret = load_secret(settings)
     pseudonyms = Pseudonyms(secret)
     conversations = ConversationStore(tracker_store_url(settings))

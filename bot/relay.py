@@ -15,6 +15,7 @@ from typing import Awaitable, Callable, Dict, List, Optional
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.redaction import redact
 from bot.texts import gateway_text
+from core.phone_numbers import find_phone, with_handle
 
 EXPECTS_PHONE = {"expects": "phone"}  # the custom payload of the booking form's phone question
 
@@ -22,8 +23,11 @@ log = logging.getLogger(__name__)
 
 
 class Relay:
-    def __init__(self, rasa: RasaClient, slow_seconds: float, retry_seconds: float, max_delay: float) -> None:
+    def __init__(self, rasa: RasaClient, slow_seconds: float, retry_seconds: float, max_delay: float,
+                 keep_phone: Optional[Callable[[str, str], str]] = None) -> None:
         self.rasa = rasa
+        # Keeps the number a booking asked for outside Rasa, returns its handle (core/phone_numbers.py)
+        self.keep_phone = keep_phone
         self.slow_seconds, self.retry_seconds, self.max_delay = slow_seconds, retry_seconds, max_delay
         self.phone_asked: Dict[str, bool] = {}  # senders whose last answer asked for a phone number
 
@@ -32,7 +36,10 @@ class Relay:
         """Rasa's replies (after a note when something was masked), or None if Rasa stayed
         unreachable for the whole retry period. `client` is the pseudonymised address or chat
         the action server counts bookings and failed tries by."""
-        redacted = redact(text, phone_expected=self.phone_asked.pop(sender_id, False))
+        phone_expected = self.phone_asked.pop(sender_id, False)
+        if phone_expected:
+            text = await self._swap_phone_for_handle(sender_id, text)
+        redacted = redact(text, phone_expected=phone_expected)
         replies = await self._send(sender_id, redacted.text, on_trouble, client)
         if replies is None:
             return None
@@ -43,6 +50,14 @@ class Relay:
         if redacted.found:
             replies = [{"text": gateway_text("redacted", language)}] + replies
         return replies
+
+    async def _swap_phone_for_handle(self, sender_id: str, text: str) -> str:
+        found = None if text.startswith("/") else find_phone(text)  # a button's payload holds times, not numbers
+        if found is None or self.keep_phone is None:
+            return text
+        number, start, end = found
+        handle = await asyncio.get_running_loop().run_in_executor(None, self.keep_phone, sender_id, number)
+        return with_handle(text, start, end, handle)
 
     def forget(self, sender_id: str) -> None:
         self.phone_asked.pop(sender_id, None)

@@ -287,3 +287,19 @@ def test_a_deeply_nested_frame_gets_an_error_and_the_socket_stays(stack):
             assert (await socket.receive_json(timeout=30))["type"] == "pong"
 
     asyncio.run(visit())
+
+
+def test_the_number_for_a_call_never_reaches_rasa(stack):
+    session = new_session()
+    reference, _ = book_a_phone_call(stack, session, "918 27 364")
+    from bot.pseudonyms import Pseudonyms
+    sender = Pseudonyms(stack.sender_secret()).sender_id("web", session)
+    events = requests.get(f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+                          params={"token": stack.settings.rasa_auth_token, "include_events": "ALL"}, timeout=30).json()
+    stored = json.dumps(events)
+    assert "[telefon " in stored  # the handle the gateway sent instead
+    assert all(digits not in stored for digits in ("918 27 364", "91827364", "27 364", "82 73 64"))
+    assert bookings(stack).find(reference).phone == "+47 91 82 73 64"
+    history = requests.post(f"{stack.settings.gateway_url}/api/v1/history", json={"session": session},
+                            headers={"Origin": stack.settings.gateway_url}, timeout=30).json()["messages"]
+    assert "[telefonnummer]" in [m["text"] for m in history if m["from"] == "user"]

@@ -7,6 +7,7 @@ as its payload; it is shown as the button's title, found on the bot message befo
 from typing import List
 
 from bot.replies import pack
+from core.phone_numbers import without_handles
 
 
 def messages_from_events(events: List[dict]) -> List[dict]:
@@ -31,6 +32,7 @@ def messages_from_events(events: List[dict]) -> List[dict]:
             text = event.get("text") or ""
             if text.startswith("/"):
                 text = next((b.get("title") for b in last_buttons if b.get("payload") == text), "")
+            text = without_handles(text)  # the typed phone number was never given to Rasa
             if text:  # commands such as /restart are not shown
                 messages.append({"id": f"u{index}", "from": "user", "text": text, "ts": event.get("timestamp")})
     close_bot_run()
