@@ -15,9 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import language_of, load, text_in
+from core.content import language_of, load, text_in
 from actions.crisis_context import crisis_reminder
-from components.phrase_matcher import PhraseMatcher
+from core.phrase_matcher import PhraseMatcher
 
 RETRIEVAL_PREFIX = "faq/"
 

@@ -5,7 +5,6 @@ form is not taken as an answer: nothing is extracted, the form rejects, and the 
 question first and then return to the form.
 """
 import hashlib
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Text
 
@@ -13,13 +12,14 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import clock, dates
-from actions.availability import Schedule
-from actions.booking_store import BookingStore, NotFound, SlotTaken
+from actions import clock
+from core import dates
+from core.availability import Schedule
+from core.booking_store import BookingStore, NotFound, SlotTaken
 from actions.channel_choice import ChannelChoice, channel_choice
 from actions.crisis_context import crisis_reminder
-from actions.content import buttons_in, language_of, latest_intent, load, service_details, text_in
-from actions.dates import describe_week
+from core.content import buttons_in, language_of, latest_intent, load, service_details, text_in
+from core.dates import describe_week
 from actions.form_reading import (
     MISSES_KEY,
     heard_first,
@@ -34,12 +34,13 @@ from actions.form_reading import (
     without_ordinals,
 )
 from actions import limits
-from actions.booking_pins import new_pin, pin_hash, pin_in_text, pin_matches
-from actions.reference_codes import looks_like_code, normalise_code
+from core.booking_pins import new_pin, pin_hash, pin_in_text, pin_matches
+from core.reference_codes import codes_in_text, looks_like_code, normalise_code
 from actions.time_wishes import parse_wish, ruled_out_days
-from components.phrase_matcher import PhraseMatcher
+from core.phrase_matcher import PhraseMatcher
 from core.phone_numbers import handle_in, handle_text, masked_phone, norwegian_phone
-from components.text_normalise import normalise
+from core.protocol import CLIENT, EXPECTS_PHONE, TURN
+from core.text_normalise import normalise
 
 MAX_OFFERED = 4
 OTHER_TIMES = "other_times"
@@ -50,20 +51,15 @@ MANAGE_SLOTS = ("booking_moving", "manage_action", "manage_confirmed", "booking_
 VERIFIED = "verified"  # booking_pin once the reference and PIN matched
 
 _store: Optional[BookingStore] = None
-_last_erasure: Optional[datetime] = None
-ERASE_EVERY = timedelta(hours=1)
 
 
 def store() -> BookingStore:
-    """The booking store; also erases expired phone numbers, at most once an hour."""
-    global _store, _last_erasure
+    """The booking store. (Expired phone numbers are erased by the gateway's retention job,
+    bot/retention.py, the one place for retention.)"""
+    global _store
     if _store is None:
         _store = BookingStore()
         _store.migrate()
-    now = datetime.now(timezone.utc)
-    if _last_erasure is None or now - _last_erasure > ERASE_EVERY:
-        _last_erasure = now
-        _store.erase_expired_phones(now, schedule().phone_retention_days)
     return _store
 
 
@@ -101,7 +97,7 @@ def phone_of(slot_value: Optional[str], tracker: Tracker) -> Optional[str]:
 def client_of(tracker: Tracker) -> str:
     """Who is booking, for the limits: the gateway's pseudonym of the address (or chat)."""
     metadata = (tracker.latest_message or {}).get("metadata") or {}
-    return str(metadata.get("client") or tracker.sender_id)[:64]
+    return str(metadata.get(CLIENT) or tracker.sender_id)[:64]
 
 
 def upcoming_bookings_of(tracker: Tracker):
@@ -478,7 +474,7 @@ class ActionAskBookingSlot(Action):
                         "payload": f'/inform{{"booking_wish": "{OTHER_TIMES}"}}'})
         dispatcher.utter_message(text=intro, buttons=buttons)
         if channel == "phone":  # the time and the number often come together ("torsdag, 912 34 567")
-            dispatcher.utter_message(json_message={"expects": "phone"})
+            dispatcher.utter_message(json_message=EXPECTS_PHONE)
         return [SlotSet("booking_offered", [slot.isoformat() for slot in offered])]
 
 
@@ -491,7 +487,7 @@ class ActionAskBookingPhone(Action):
             return way_out(dispatcher, tracker)
         dispatcher.utter_message(text=say("reask_phone" if misses(tracker) else "ask_phone", tracker))
         # Tells the gateway that the next message may hold a phone number it should not mask.
-        dispatcher.utter_message(json_message={"expects": "phone"})
+        dispatcher.utter_message(json_message=EXPECTS_PHONE)
         return []
 
 
@@ -526,7 +522,7 @@ class ActionAskBookingConfirmed(Action):
 def request_key(tracker: Tracker) -> Optional[str]:
     """Names this conversation turn (the gateway sends the same turn id with every try of a
     message), so a turn retried after a fault finds the booking it already made."""
-    turn = ((tracker.latest_message or {}).get("metadata") or {}).get("turn")
+    turn = ((tracker.latest_message or {}).get("metadata") or {}).get(TURN)
     if not turn:
         return None
     return hashlib.sha256(f"{tracker.sender_id}\n{turn}".encode()).hexdigest()
@@ -585,23 +581,8 @@ class ActionSubmitBooking(Action):
 
 # --- cancel or move a booking by its reference ------------------------------------------------
 def code_in_text(text: str, asked: bool = False) -> Optional[str]:
-    """A reference code anywhere in the message: "ACDE-479K", "acde 479k", "acde479k", and the
-    older "ACD-479". Words can look like codes ("den nye", "fremme"), so one without a digit
-    counts only with its dash, or with a space when the code was just asked for."""
-    for found in _CODE_IN_TEXT.finditer((text or "").upper()):
-        written = found.group(0)
-        if not any(ch.isalpha() for ch in written):
-            continue  # eight digits are a phone number
-        dash = found["dash"] or found["dash3"]
-        space = found["space"] or found["space3"]
-        if any(ch.isdigit() for ch in written) or dash or (asked and space):
-            return normalise_code(written)
-    return None
-
-
-_CODE_CHAR = "[ACDEFHJKMNPRTWXY3479]"
-_CODE_IN_TEXT = re.compile(rf"(?<![A-Z0-9ÆØÅ-])(?:{_CODE_CHAR}{{4}}(?:(?P<dash>-)|(?P<space> ))?{_CODE_CHAR}{{4}}"
-                           rf"|{_CODE_CHAR}{{3}}(?:(?P<dash3>-)|(?P<space3> ))?{_CODE_CHAR}{{3}})(?![A-Z0-9ÆØÅ-])")
+    """The first reference code in the message (core/reference_codes.py says what counts)."""
+    return next((code for _, _, code in codes_in_text(text, asked)), None)
 
 
 # The user has no code and accepts to call us instead: the form ends without a booking found.

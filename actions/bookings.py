@@ -14,10 +14,10 @@ import argparse
 import sys
 from datetime import datetime, timedelta, timezone
 
-from actions.audit_log import AuditLog
-from actions.availability import Schedule
-from actions.booking_store import BookingStore, NotFound, SlotTaken
-from actions.content import load
+from core.audit_log import AuditLog
+from core.availability import Schedule
+from core.booking_store import BookingStore, NotFound, SlotTaken
+from core.content import load
 
 CHANNEL_NAMES = {"in_person": "oppmøte", "phone": "telefon", "chat": "chat"}
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from components.text_normalise import words
+from core.text_normalise import words
 
 NEGATION_REACH = 3  # how many words before a channel word a negation may stand
 ENDS_NEGATION = {"men", "but", "heller", "rather", "instead", "bare", "only", "just", "helst"}

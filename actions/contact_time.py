@@ -12,7 +12,7 @@ from typing import Optional
 
 import dateparser
 
-from components.text_normalise import normalise
+from core.text_normalise import normalise
 
 NUMBER_WORDS = {
     "en": 1, "ett": 1, "ein": 1, "eitt": 1, "one": 1, "a": 1, "an": 1, "to": 2, "two": 2, "tre": 3, "three": 3,

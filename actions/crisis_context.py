@@ -4,8 +4,8 @@ from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
-from actions.content import language_of, load, text_in
-from components.parse_keys import CRISIS_INTENTS
+from core.content import language_of, load, text_in
+from core.intents import CRISIS_INTENTS
 
 CRISIS_FRAME_TURNS = 4  # a crisis frames the answers to this many of the user's next messages
 

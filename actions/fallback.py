@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import buttons_in, language_of, load, text_in
+from core.content import buttons_in, language_of, load, text_in
 from actions.crisis_context import crisis_reminder
 
 FALLBACK_INTENT = "nlu_fallback"

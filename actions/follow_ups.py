@@ -13,9 +13,9 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import has_answer
-from actions.content import language_of, load, service_details, text_in
+from core.content import language_of, load, service_details, text_in
 from actions.crisis_context import crisis_frame
-from components.parse_keys import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
+from core.intents import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
 
 RISK_TOPICS = {"faq/risk_after_sex", "faq/pep", "faq/emergency_contraception", "faq/risk_oral_sex"}
 TOPIC_KINDS = ("faq/sti_", "faq/test_")  # "hva med hiv?" after a test or infection topic
@@ -42,7 +42,7 @@ def named_topic(tracker: Tracker, kind_prefix: str) -> Optional[str]:
 def filled(text: str, language: str) -> str:
     """A follow-up text with the service's hours ({hours}) and details filled in."""
     from actions.booking_form import schedule
-    from actions.dates import describe_week
+    from core.dates import describe_week
     values = {**service_details(), "hours": describe_week(schedule().weekly_for(None), language)}
     return text.format_map(values)
 
@@ -140,7 +140,7 @@ class ActionFollowUp(Action):
 
     @staticmethod
     def was_paid(tracker: Tracker) -> bool:
-        from components.phrase_matcher import PhraseMatcher
+        from core.phrase_matcher import PhraseMatcher
         matcher = PhraseMatcher({"paid": content().get("seller_words") or []})
         return matcher.best_match((tracker.latest_message or {}).get("text") or "") is not None
 

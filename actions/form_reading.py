@@ -12,9 +12,9 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from actions.content import latest_intent
-from components.parse_keys import CRISIS_INTENTS, FOLLOW_UP_INTENT, FOLLOW_UP_KEY
-from components.text_normalise import normalise
+from core.content import latest_intent
+from core.intents import CRISIS_INTENTS, FOLLOW_UP_INTENT, FOLLOW_UP_KEY
+from core.text_normalise import normalise
 
 # Heard before any slot, in every form. "faq" is here too: a question is answered, then the form
 # asks again. affirm/deny/inform are not: they are answers.

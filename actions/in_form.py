@@ -14,14 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answered_topic, has_answer
 from actions.booking_form import BOOKING_SLOTS, MANAGE_SLOTS
-from actions.content import buttons_in, language_of, latest_intent, load, text_in
+from core.content import buttons_in, language_of, latest_intent, load, text_in
 from actions.crisis_context import crisis_reminder
 from actions.follow_ups import ActionFollowUp
 from actions.form_reading import MISSES_KEY
 from actions.languages import ActionLanguageChanged
 from actions.risk_check import RISK_SLOTS
 from actions.risk_check import say as risk_say
-from components.parse_keys import FOLLOW_UP_INTENT
+from core.intents import FOLLOW_UP_INTENT
 
 REPLIES = {  # intent -> the response that answers it inside a form
     "talk_to_human": "utter_talk_to_human",

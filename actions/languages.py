@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import language_of, load, text_in
+from core.content import language_of, load, text_in
 
 SWITCH_TO = {"en": "en", "nb": "nb", "nn": "nb", "other": "en"}
 

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted
 from rasa_sdk.executor import CollectingDispatcher
 
-DELETE_MARKER = "delete_conversation"  # read by bot/forgetting.py
+from core.protocol import DELETE_MARKER
 
 
 class ActionForgetMe(Action):

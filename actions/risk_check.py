@@ -18,11 +18,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
 from actions.contact_time import ContactTime, parse_contact_time
-from actions.content import buttons_in, language_of, load, service_details, text_in
-from actions.dates import format_date
+from core.content import buttons_in, language_of, load, service_details, text_in
+from core.dates import format_date
 from actions.form_reading import heard_first, must_not_be_read
 from actions.risk_advice import Advice, Deadline, Situation, advise
-from components.phrase_matcher import PhraseMatcher
+from core.phrase_matcher import PhraseMatcher
 
 OSLO = ZoneInfo("Europe/Oslo")
 TEXTS, RULES = "risk_check.yml", "risk_rules.yml"

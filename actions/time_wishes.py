@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 
 import dateparser
 
-from components.text_normalise import normalise
+from core.text_normalise import normalise
 
 WEEKDAYS = {
     0: ("mandag", "mandagen", "mandan", "maandag", "mondag", "monday", "man"),

@@ -43,7 +43,7 @@ def start_stack(var_dir: Path, model: Path):
 
 def player_for(settings, clock_file: Path) -> Player:
     import yaml
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
     from bot.pseudonyms import Pseudonyms, load_secret
     pseudonyms = Pseudonyms(load_secret(settings))
     service = yaml.safe_load((ROOT / "content" / "service.yml").read_text(encoding="utf-8"))

@@ -21,7 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from actions.reference_codes import looks_like_code, normalise_code  # noqa: E402
+from core.reference_codes import looks_like_code, normalise_code  # noqa: E402
 from components.language_guess import LanguageGuesser  # noqa: E402
 
 CONVERSATIONS = ROOT / "tests" / "conversations"
@@ -116,7 +116,7 @@ class Player:
         self.rasa_token = rasa_token
         self.sender_id_of = sender_id_of  # web session id -> Rasa sender id
         self.clock_file = clock_file
-        self.bookings = bookings  # actions.booking_store.BookingStore on the stack's database
+        self.bookings = bookings  # core.booking_store.BookingStore on the stack's database
         self.service_phone = service_phone
         self.languages = LanguageGuesser(yaml.safe_load(markers_file.read_text(encoding="utf-8")))
 

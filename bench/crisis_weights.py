@@ -27,7 +27,7 @@ OUT = ROOT / "bench" / "out"
 
 from components import embedder, message_parts  # noqa: E402
 from components.crisis_detector import EVIDENCE, NONE, evidence  # noqa: E402
-from components.parse_keys import CRISIS_INTENTS  # noqa: E402
+from core.intents import CRISIS_INTENTS  # noqa: E402
 from components.text_model import TextModel  # noqa: E402
 from eval_sets import blind_rows  # noqa: E402
 

@@ -19,10 +19,10 @@ from typing import Dict, Optional
 
 from aiohttp import web
 
-from actions.audit_log import AuditLog
-from actions.availability import Schedule
-from actions.booking_store import BookingStore, NotFound, SlotTaken
-from actions.content import load
+from core.audit_log import AuditLog
+from core.availability import Schedule
+from core.booking_store import BookingStore, NotFound, SlotTaken
+from core.content import load
 from bot.client_address import client_address
 from bot.passwords import verify_password
 

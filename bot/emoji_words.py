@@ -8,7 +8,7 @@ from typing import Dict, Optional
 import emoji
 import yaml
 
-from actions.content import CONTENT_DIR
+from core.content import CONTENT_DIR
 
 SKIN_TONE = re.compile(r"_(light|medium-light|medium|medium-dark|dark)_skin_tone")
 

@@ -19,8 +19,8 @@ def tracker_store(settings: Settings) -> dict:
     if not settings.tracker_store_url:
         return {"type": "SQL", "dialect": "sqlite", "db": str(settings.tracker_db)}
     url = make_url(settings.tracker_store_url)
-    # Rasa's SQL store, retrying on lost connections (components/tracker_store.py)
-    config = {"type": "components.tracker_store.ResilientSQLTrackerStore", "dialect": url.get_backend_name(), "url": url.host, "port": url.port,
+    # Rasa's SQL store, retrying on lost connections (services/tracker_store.py)
+    config = {"type": "services.tracker_store.ResilientSQLTrackerStore", "dialect": url.get_backend_name(), "url": url.host, "port": url.port,
               "db": url.database, "username": url.username, "password": url.password}
     return {key: value for key, value in config.items() if value is not None}
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import List
 
-from actions.booking_store import BookingStore
-from actions.content import load, service_details, text_in
-from actions.privacy import DELETE_MARKER
-from bot.conversation_store import ConversationStore
+from core.booking_store import BookingStore
+from core.content import load, service_details, text_in
+from core.protocol import DELETE_MARKER
+from core.conversation_store import ConversationStore
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import os
 
 from aiohttp import web
 
-from actions.booking_store import BookingStore
+from core.booking_store import BookingStore
 from bot.channels.web import WebChannel
-from bot.conversation_store import ConversationStore, tracker_store_url
+from core.conversation_store import ConversationStore, tracker_store_url
 from bot.counsellor_page import SECURITY_HEADERS, CounsellorPage
 from bot.forgetting import Forgetting
 from bot.pseudonyms import Pseudonyms, load_secret

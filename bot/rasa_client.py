@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from core.protocol import CLIENT, TURN
 from services.internal_secrets import GATEWAY_HEADER
 
 
@@ -37,7 +38,7 @@ class RasaClient:
         with a lasting effect (a booking) can tell a retried turn from a new one; `client`
         (a pseudonym) lets the action server limit bookings per address."""
         body = {"sender": sender_id, "message": text}
-        metadata = {key: value for key, value in (("turn", turn_id), ("client", client)) if value}
+        metadata = {key: value for key, value in ((TURN, turn_id), (CLIENT, client)) if value}
         if metadata:
             body["metadata"] = metadata
         try:

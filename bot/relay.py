@@ -16,8 +16,8 @@ from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.redaction import redact
 from bot.texts import gateway_text
 from core.phone_numbers import find_phone, with_handle
+from core.protocol import EXPECTS_PHONE
 
-EXPECTS_PHONE = {"expects": "phone"}  # the custom payload of the booking form's phone question
 
 log = logging.getLogger(__name__)
 

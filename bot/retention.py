@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from actions.audit_log import AuditLog
-from actions.booking_store import BookingStore
-from actions.content import load
-from bot.conversation_store import ConversationStore, tracker_store_url
+from core.audit_log import AuditLog
+from core.booking_store import BookingStore
+from core.content import load
+from core.conversation_store import ConversationStore, tracker_store_url
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 service's details from content/service.yml."""
 from typing import List
 
-from actions.content import buttons_in, load, service_details, text_in
+from core.content import buttons_in, load, service_details, text_in
 
 
 def text(file: str, name: str, language: str, **values: object) -> str:

@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.crisis_marking import is_crisis, mark_crisis
 from components.message_parts import parts_of
-from components.parse_keys import (
+from core.intents import (
     CRISIS_INTENTS,
     CRISIS_SCORE_KEY,
     PART_PROBABILITIES_KEY,

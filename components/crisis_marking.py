@@ -11,7 +11,7 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from components.parse_keys import (
+from core.intents import (
     CRISIS_INTENTS,
     DEFERRED_TOPIC_KEY,
     PART_PROBABILITIES_KEY,

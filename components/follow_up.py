@@ -15,10 +15,10 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.parse_keys import FOLLOW_UP_INTENT, FOLLOW_UP_KEY, is_command
-from components.phrase_matcher import PhraseMatcher
+from core.intents import FOLLOW_UP_INTENT, FOLLOW_UP_KEY, is_command
+from core.phrase_matcher import PhraseMatcher
 from components.stateless import StatelessComponent
-from components.text_normalise import words
+from core.text_normalise import words
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

@@ -16,10 +16,10 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.parse_keys import TOPIC_RANKING_KEY, is_command
-from components.phrase_matcher import PhraseMatcher
+from core.intents import TOPIC_RANKING_KEY, is_command
+from core.phrase_matcher import PhraseMatcher
 from components.stateless import StatelessComponent
-from components.text_normalise import words
+from core.text_normalise import words
 from components.topic_classifier import RETRIEVAL_INTENT, intent_of, response_selector_output
 
 

@@ -13,7 +13,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components.stateless import StatelessComponent
-from components.text_normalise import normalise, words
+from core.text_normalise import normalise, words
 
 ENTITY = "language"
 REQUESTED_KEY = "language_requested"

@@ -16,8 +16,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components.crisis_marking import mark_crisis
-from components.parse_keys import REASON_KEY, is_command
-from components.phrase_matcher import PhraseMatcher
+from core.intents import REASON_KEY, is_command
+from core.phrase_matcher import PhraseMatcher
 from components.stateless import StatelessComponent
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from components.text_normalise import normalise, without_reference_codes
+from core.reference_codes import without_codes
+from core.text_normalise import normalise
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -89,7 +90,7 @@ class TextModel:
 
     def known_share(self, text: str) -> float:
         """The share of a message's words (of three letters or more) seen in the training data."""
-        words = [w for w in without_reference_codes(normalise(text)).split() if len(w) >= 3 and not w.isdigit()]
+        words = [w for w in normalise(without_codes(text)).split() if len(w) >= 3 and not w.isdigit()]
         if len(words) < 2:  # one unknown word may be a rare medical term, not mashing
             return 1.0
         return sum(w in self.vocabulary for w in words) / len(words)

@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.message_parts import parts_of
-from components.parse_keys import (
+from core.intents import (
     PART_PROBABILITIES_KEY,
     RETRIEVAL_INTENT,
     SECOND_TOPIC_KEY,

@@ -13,6 +13,10 @@ from components.message_parts import whole_vectors
 from components.text_model import TextModel
 
 
+# The core modules the components read text with (tests/test_layout.py checks the list is complete).
+MODEL_CORE_MODULES = ("text_normalise.py", "phrase_matcher.py", "intents.py", "reference_codes.py")
+
+
 class TrainedTextComponent(GraphComponent):
     model_file = "text_model.pkl"
 
@@ -26,9 +30,11 @@ class TrainedTextComponent(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         """Rasa's training cache keys on config and data only; the model also depends on this
-        package's code (normalisation, features), so a change to it retrains."""
+        package's code (features) and on the core modules it reads text with, so a change to
+        any of them retrains."""
         digest = hashlib.sha256()
-        for source in sorted(Path(__file__).parent.glob("*.py")):
+        core = Path(__file__).parent.parent / "core"
+        for source in sorted(Path(__file__).parent.glob("*.py")) + [core / name for name in MODEL_CORE_MODULES]:
             digest.update(source.read_bytes())
         return digest.hexdigest()
 

@@ -1,7 +1,7 @@
 """The phone number a user gives for a booked call: how it is read, shown and kept out of Rasa.
 
 The gateway swaps the number in the user's message for a handle ("[telefon kqzwmvbxtrpl]") and
-keeps the number in the bookings database (actions/booking_store.py, table phone_handles), so
+keeps the number in the bookings database (core/booking_store.py, table phone_handles), so
 Rasa's tracker never holds it; the action server turns the handle back into the number when it
 books. Everywhere but the counsellors' page the number is shown masked.
 """

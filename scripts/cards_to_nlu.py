@@ -38,7 +38,7 @@ def evaluation_texts() -> set:
     """Every message of the evaluation sets and the conversation tests, normalised: a training
     example that equals one of them is left out (a writer may have reused a phrase from a brief)."""
     sys.path.insert(0, str(ROOT))
-    from components.text_normalise import normalise
+    from core.text_normalise import normalise
     found = set()
     for folder in (ROOT / "bench" / "blind", ROOT / "bench" / "dev"):
         for file in folder.rglob("*.yml"):
@@ -60,7 +60,7 @@ def convert(source: Path) -> Path:
     writer = str(data.get("writer") or source.stem)
     known = catalogue_labels()
     held_out = evaluation_texts()
-    from components.text_normalise import normalise
+    from core.text_normalise import normalise
     by_label = defaultdict(list)
     left_out = 0
     for message in data.get("messages") or []:

@@ -1,7 +1,7 @@
 """Trains the Rasa model only when its inputs changed since the last training.
 
 The fingerprint covers what the trained model depends on: config.yml, domain.yml, data/ and the
-custom components' code. Content read at run time (content/) needs no retraining.
+custom components' code, with the core modules they read text with. Content read at run time (content/) needs no retraining.
 """
 import hashlib
 import subprocess
@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ["config.yml", "domain.yml", "data", "components"]
+INPUTS = ["config.yml", "domain.yml", "data", "components",
+          "core/text_normalise.py", "core/phrase_matcher.py", "core/intents.py",  # what the components
+          "core/reference_codes.py"]                                               # read text with
 MODEL = ROOT / "models" / "current.tar.gz"
 FINGERPRINT = ROOT / "models" / "current.fingerprint"
 

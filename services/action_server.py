@@ -30,7 +30,7 @@ FAIL_ON_PURPOSE_ENV = "ACTIONS_FAIL_ON_PURPOSE"
 
 def failure_reply(call: Dict[str, Any]) -> Dict[str, Any]:
     """What the user sees when an action failed: a kind answer in the conversation's language."""
-    from actions.content import load, service_details, text_in
+    from core.content import load, service_details, text_in
     language = ((call.get("tracker") or {}).get("slots") or {}).get("language") or "nb"
     text = text_in(load("gateway.yml")["action_failed"], language if language in ("nb", "en") else "nb")
     return {"events": [], "responses": [{"text": text.format(**service_details())}]}

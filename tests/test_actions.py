@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import service_details
+from core.content import service_details
 from actions.fallback import (ActionAnswerTopic, ActionHandleFallback, misses_in_a_row,
                               ranked_topics, topic_from_text)
 from actions.privacy import ActionForgetMe

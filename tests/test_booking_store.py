@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from actions.availability import Schedule
-from actions.booking_store import BookingStore, NotFound, SlotTaken
-from actions.reference_codes import ALPHABET, looks_like_code, new_code, normalise_code
+from core.availability import Schedule
+from core.booking_store import BookingStore, NotFound, SlotTaken
+from core.reference_codes import ALPHABET, looks_like_code, new_code, normalise_code
 from tests.conftest import ROOT, postgres_url  # noqa: F401 (fixture)
 
 OSLO = ZoneInfo("Europe/Oslo")

@@ -62,7 +62,7 @@ def test_every_faq_topic_has_a_bokmaal_and_an_english_answer(topics, responses):
 
 
 def test_answers_fit_a_phone_screen_and_use_only_configured_placeholders(responses):
-    from actions.content import service_details
+    from core.content import service_details
     service = service_details()  # content/service.yml and the hours written from the schedule
     for name, variations in responses.items():
         for variation in variations:

@@ -9,7 +9,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.conversation_store import ConversationStore
+from core.conversation_store import ConversationStore
 from tests.conftest import postgres_url  # noqa: F401 (fixture)
 
 
@@ -56,7 +56,7 @@ def old_and_new(rasa_store, now: float) -> None:
 
 
 def test_retention_deletes_idle_conversations_only_and_is_idempotent(rasa_store_and_url, tmp_path):
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
     from bot.retention import apply_retention
 
     rasa_store, url = rasa_store_and_url
@@ -94,8 +94,8 @@ def test_retention_command_line_dry_run(tmp_path):
 def test_retention_deletes_audit_entries_older_than_their_limit(tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from actions.audit_log import AuditLog, audit_log
-    from actions.booking_store import BookingStore
+    from core.audit_log import AuditLog, audit_log
+    from core.booking_store import BookingStore
     from bot.retention import apply_retention
 
     bookings = BookingStore(f"sqlite:///{tmp_path / 'bookings.db'}")

@@ -25,7 +25,7 @@ STILL_FAILING = {"CA-01", "CA-05", "CA-07", "CA-09", "CA-13", "CA-14", "CA-17", 
 @pytest.fixture(scope="module")
 def player(stack):
     import yaml
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
     from bot.pseudonyms import Pseudonyms
     pseudonyms = Pseudonyms(stack.sender_secret())
     service = yaml.safe_load((ROOT / "content" / "service.yml").read_text(encoding="utf-8"))

@@ -48,8 +48,8 @@ def test_the_session_expires(page):
 
 
 def test_logging_out_ends_the_session_and_is_audited(page, stack):
-    from actions.audit_log import AuditLog
-    from actions.booking_store import BookingStore
+    from core.audit_log import AuditLog
+    from core.booking_store import BookingStore
 
     browser, csrf = logged_in(page)
     assert browser.post(f"{page}logout", data={"csrf": csrf}, timeout=10).url.endswith("/radgiver/login")
@@ -71,8 +71,8 @@ def test_another_site_cannot_post_the_login_form(page, stack):
 
 
 def audit_entries(stack, limit):
-    from actions.audit_log import AuditLog
-    from actions.booking_store import BookingStore
+    from core.audit_log import AuditLog
+    from core.booking_store import BookingStore
     return AuditLog(BookingStore(f"sqlite:///{stack.settings.var_dir / 'bookings.db'}").engine).entries(limit)
 
 

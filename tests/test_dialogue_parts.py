@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from actions.availability import Schedule
+from core.availability import Schedule
 from actions.booking_form import channel_in_text, choice_in, norwegian_phone
-from actions.dates import describe_week
+from core.dates import describe_week
 from actions.form_reading import ordinal_choice, without_ordinals
 from actions.time_wishes import parse_wish
 from components.follow_up import FollowUpDetector

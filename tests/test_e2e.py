@@ -123,7 +123,7 @@ def buttons(replies):
 
 
 def test_booking_a_chat_conversation_over_http(servers):
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
 
     sender = new_sender()
     asked = say(servers, sender, "jeg vil gjerne bestille en samtale med en rådgiver")
@@ -145,7 +145,7 @@ def test_booking_a_chat_conversation_over_http(servers):
 
 
 def test_moving_a_booking_with_the_code_typed_alone(servers):
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
 
     sender = new_sender()
     say(servers, sender, "jeg vil bestille en samtale")
@@ -216,7 +216,7 @@ def test_bad_input_gets_an_answer_not_a_crash(servers, text):
 def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
     import re
 
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
 
     sender = new_sender()
     say(servers, sender, "jeg vil bestille en samtale")
@@ -253,7 +253,7 @@ def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
     assert "Sperret" in blocked.text
     assert free not in store.free_slots(plan, now_local(plan), 4)
 
-    from actions.audit_log import AuditLog
+    from core.audit_log import AuditLog
     audit = [(e.actor, e.event, e.reference, e.address) for e in AuditLog(store.engine).entries(200)]
     assert ("radgiver", "login_failed", None, "127.0.0.1") in audit and ("radgiver", "login", None, "127.0.0.1") in audit
     assert ("radgiver", "viewed", reference, None) in audit and ("radgiver", "set_done", reference, None) in audit

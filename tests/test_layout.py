@@ -19,3 +19,19 @@ def test_core_imports_no_framework():
     for path in (ROOT / "core").rglob("*.py"):
         for module in imported_modules(path):
             assert module.split(".")[0] not in FRAMEWORKS, f"{path.name} imports {module}"
+
+
+def test_the_gateway_does_not_reach_into_the_action_server_or_the_nlu():
+    for path in (ROOT / "bot").rglob("*.py"):
+        for module in imported_modules(path):
+            assert module.split(".")[0] not in ("actions", "components"), f"{path} imports {module}"
+
+
+def test_the_model_is_retrained_when_the_core_code_it_reads_text_with_changes():
+    from components.trained_text_component import MODEL_CORE_MODULES
+    used = {module.split(".")[1] + ".py" for path in (ROOT / "components").glob("*.py")
+            for module in imported_modules(path) if module.startswith("core.")}
+    assert used <= set(MODEL_CORE_MODULES)
+    for name in MODEL_CORE_MODULES:  # and only those: core imports nothing else the model would miss
+        assert all(not m.startswith("core.") or m.split(".")[1] + ".py" in MODEL_CORE_MODULES
+                   for m in imported_modules(ROOT / "core" / name))

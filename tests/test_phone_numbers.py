@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from actions.booking_store import BookingStore, phone_handles
+from core.booking_store import BookingStore, phone_handles
 from core.phone_numbers import find_phone, handle_in, handle_text, masked_phone, with_handle, without_handles
 
 

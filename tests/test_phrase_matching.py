@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.phrase_matcher import PhraseMatcher
+from core.phrase_matcher import PhraseMatcher
 from components.safety_backstop import SafetyBackstop
-from components.text_normalise import normalise
+from core.text_normalise import normalise
 from rasa.shared.nlu.training_data.message import Message
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,16 +16,36 @@ from services.internal_secrets import ACTION_HEADER, GATEWAY_HEADER
 from tests.conftest import post_to_rasa, reference_and_pin
 
 
+CHAT = {}  # the gateway these tests chat through: their own, so no other test's flood of 127.0.0.1 counts
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chat_gateway(stack):
+    import dataclasses
+    from bot.processes import start_gateway, stop, wait_for_gateway
+    from tests.conftest import free_port
+    settings = dataclasses.replace(stack.settings, gateway_port=free_port())
+    gateway = start_gateway(settings, "gateway-security.log", WEB_ADDRESS_MESSAGES="100000",
+                            WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="1000")
+    try:
+        wait_for_gateway(settings, gateway)
+        CHAT["url"] = settings.gateway_url
+        yield settings
+    finally:
+        stop([gateway])
+
+
 def api(stack, session, text):
-    response = requests.post(f"{stack.settings.gateway_url}/api/v1/messages", json={"session": session, "text": text},
-                             headers={"Origin": stack.settings.gateway_url}, timeout=120)
+    response = requests.post(f"{CHAT['url']}/api/v1/messages", json={"session": session, "text": text},
+                             headers={"Origin": CHAT["url"]}, timeout=120)
     assert response.status_code == 200, response.text
     return " ".join(m["text"] for m in response.json()["messages"])
 
 
 def api_replies(stack, session, text):
-    response = requests.post(f"{stack.settings.gateway_url}/api/v1/messages", json={"session": session, "text": text},
-                             headers={"Origin": stack.settings.gateway_url}, timeout=120)
+    response = requests.post(f"{CHAT['url']}/api/v1/messages", json={"session": session, "text": text},
+                             headers={"Origin": CHAT["url"]}, timeout=120)
+    assert response.status_code == 200, response.text
     return response.json()["messages"]
 
 
@@ -42,7 +62,7 @@ def book_a_phone_call(stack, session, number="912 34 567"):
 
 
 def bookings(stack):
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
     return BookingStore(f"sqlite:///{stack.settings.var_dir / 'bookings.db'}")
 
 
@@ -265,8 +285,8 @@ async def sockets_per_address_restarts_and_silent_sockets(limited):
 
 @pytest.mark.parametrize("path", ["/api/v1/messages", "/api/v1/sessions/delete", "/api/v1/history"])
 def test_odd_bodies_get_a_clear_400_not_a_500(stack, path):
-    url = f"{stack.settings.gateway_url}{path}"
-    headers = {"Origin": stack.settings.gateway_url}
+    url = f"{CHAT['url']}{path}"
+    headers = {"Origin": CHAT["url"]}
     unknown_charset = requests.post(url, data=b'{"session": "x"}', timeout=30,
                                     headers={**headers, "Content-Type": "application/json; charset=x-no-such"})
     nested = requests.post(url, data=b"[" * 30000 + b"]" * 30000, timeout=30, headers=headers)
@@ -280,7 +300,7 @@ def test_a_deeply_nested_frame_gets_an_error_and_the_socket_stays(stack):
     from tests.conftest import visitor_socket
 
     async def visit():
-        async with visitor_socket(stack.settings.gateway_url, new_session()) as socket:
+        async with visitor_socket(CHAT["url"], new_session()) as socket:
             await socket.send_str("[" * 30000 + "]" * 30000)
             assert (await socket.receive_json(timeout=30))["code"] == "bad_json"
             await socket.send_json({"type": "ping"})
@@ -300,6 +320,6 @@ def test_the_number_for_a_call_never_reaches_rasa(stack):
     assert "[telefon " in stored  # the handle the gateway sent instead
     assert all(digits not in stored for digits in ("918 27 364", "91827364", "27 364", "82 73 64"))
     assert bookings(stack).find(reference).phone == "+47 91 82 73 64"
-    history = requests.post(f"{stack.settings.gateway_url}/api/v1/history", json={"session": session},
-                            headers={"Origin": stack.settings.gateway_url}, timeout=30).json()["messages"]
+    history = requests.post(f"{CHAT['url']}/api/v1/history", json={"session": session},
+                            headers={"Origin": CHAT["url"]}, timeout=30).json()["messages"]
     assert "[telefonnummer]" in [m["text"] for m in history if m["from"] == "user"]

@@ -128,7 +128,7 @@ def test_a_crisis_gets_the_emergency_numbers_first(fake):
 
 
 def test_booking_a_chat_conversation_with_button_taps(stack, fake):
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
 
     chat = new_chat()
     asked = with_keyboard(converse(fake, chat, "jeg vil bestille en samtale med en rådgiver"))

@@ -3,7 +3,7 @@ import numpy as np
 from rasa.shared.nlu.training_data.message import Message
 
 from components.crisis_marking import mark_crisis
-from components.parse_keys import DEFERRED_TOPIC_KEY, REASON_KEY, TOPIC_RANKING_KEY, is_command
+from core.intents import DEFERRED_TOPIC_KEY, REASON_KEY, TOPIC_RANKING_KEY, is_command
 from components.sentences import pieces, sentences
 from components.text_model import TextModel, best_temperature, softmax
 

@@ -128,7 +128,7 @@ def test_open_greets_as_a_bot_with_the_privacy_notice_and_answers_a_question(pag
 
 
 def test_booking_a_counsellor_with_quick_replies(page, stack):
-    from actions.booking_store import BookingStore
+    from core.booking_store import BookingStore
 
     open_chat(page, stack.settings.gateway_url)
     say(page, "jeg vil bestille en samtale med en rådgiver")

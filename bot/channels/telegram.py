@@ -18,7 +18,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
-from actions.content import load
+from core.content import load
 from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, OutgoingMessage,
                                           messages_from_replies, to_html)
 from bot.emoji_words import meaning as emoji_meaning

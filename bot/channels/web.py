@@ -24,7 +24,7 @@ from typing import Awaitable, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from aiohttp import WSMsgType, web
 
-from actions.content import CONTENT_DIR, load, service_details
+from core.content import CONTENT_DIR, load, service_details
 from bot.channels.web_history import messages_from_events
 from bot.chat_queues import ChatQueues
 from bot.emoji_words import meaning as emoji_meaning

@@ -18,8 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from actions.availability import Schedule
-from actions.reference_codes import new_code, normalise_code
+from core.availability import Schedule
+from core.reference_codes import new_code, normalise_code
 from core.phone_numbers import new_handle
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ bookings = sa.Table(
     sa.Column("nickname", sa.String(40)),
     # a hash of the conversation turn that booked it: the same turn retried finds its booking
     sa.Column("request_key", sa.String(64), unique=True),
-    # the PIN given with the reference (actions/booking_pins.py), as a hash
+    # the PIN given with the reference (core/booking_pins.py), as a hash
     sa.Column("pin_hash", sa.String(64)),
     # the booker's pseudonymised address (or chat), for the limit on new bookings per address
     sa.Column("client_key", sa.String(64)),
@@ -379,7 +379,7 @@ class BookingStore:
     def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
         """Erases phone numbers of appointments more than `retention_days` ago; returns how many.
 
-        Idempotent: run it as often as you like (the launcher runs it at start and daily). Numbers
+        Idempotent: the gateway's retention job (bot/retention.py) runs it every hour. Numbers
         typed but never booked (phone_handles) go after PHONE_HANDLE_DAYS.
         """
         if not dry_run:

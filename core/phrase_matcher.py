@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
-from components.text_normalise import normalise
+from core.text_normalise import normalise
 
 
 REGEX_PREFIX = "re:"

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection BookingStore.migrate() passes in."""
 from alembic import context
 
-from actions.booking_store import metadata
+from core.booking_store import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

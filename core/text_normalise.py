@@ -22,16 +22,5 @@ def normalise(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
-# A booking reference (actions/reference_codes.py) in normalised text: "acde fh7k", "acdefh7k"
-# with a digit, or the older "acd 479". Not a word, so never read as keyboard mashing.
-_CODE_CHARS = "[acdefhjkmnprtwxy3479]"
-_REFERENCE_CODE = re.compile(rf"\b(?:{_CODE_CHARS}{{4}} {_CODE_CHARS}{{4}}|(?=[a-z]*[0-9]){_CODE_CHARS}{{8}}"
-                             rf"|{_CODE_CHARS}{{3}} (?=[a-z]*[0-9]){_CODE_CHARS}{{3}})\b")
-
-
-def without_reference_codes(normalised: str) -> str:
-    return _REFERENCE_CODE.sub(" ", normalised)
-
-
 def words(text: str) -> list:
     return normalise(text).split()

@@ -47,8 +47,8 @@ def service_details() -> Dict[str, str]:
     """The service's details (content/service.yml) and its hours, written from the booking
     schedule (content/booking.yml) in Bokmål and, as `…_en`, in English, so the hours the bot
     tells always agree with the times it books."""
-    from actions.availability import Schedule
-    from actions.dates import describe_week
+    from core.availability import Schedule
+    from core.dates import describe_week
     details = {key: str(value) for key, value in load("service.yml").items()}
     plan = Schedule.from_config(load("booking.yml"))
     for key, channel in (("service_opening_hours", "phone"), ("service_chat_hours", "chat")):

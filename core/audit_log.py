@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import sqlalchemy as sa
 
-from actions.booking_store import metadata
+from core.booking_store import metadata
 
 audit_log = sa.Table(
     "audit_log", metadata,
