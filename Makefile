@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # No telemetry or crash reports leave the machine (Rasa would send them to its servers).
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup train run shell cluster test validate test-stories pytest bench bench-load clean
+.PHONY: setup train run shell cluster test check validate test-stories pytest bench bench-load clean
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || "$$(scripts/find_python310.sh)" -m venv $(VENV)
@@ -49,6 +49,10 @@ pytest: train
 	$(PY) -m pytest tests
 
 test: validate train test-stories pytest
+
+# The fast loop: every test that needs no trained model and no servers (no training).
+check: setup
+	$(PY) -m pytest -q -m unit tests
 
 bench: train
 	$(PY) bench/nlu_benchmark.py

@@ -168,3 +168,31 @@ def postgres_url():
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# --- markers: what a test needs (make check runs the unit tests only) -------------------------------
+MARKERS = {
+    "unit": "needs neither a trained model nor running servers (make check)",
+    "stack": "needs the real action server, Rasa (trained model) and gateway",
+    "browser": "drives the widget in headless Chromium (and needs the stack)",
+    "cluster": "needs PostgreSQL, Redis and several replicas",
+}
+
+
+def pytest_configure(config):
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+def pytest_collection_modifyitems(items):
+    """Marks each test by the fixtures it needs (directly or through other fixtures)."""
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & {"cluster", "postgres_url"}:
+            item.add_marker(pytest.mark.cluster)
+        if "browser" in needs:
+            item.add_marker(pytest.mark.browser)
+        if "stack" in needs:
+            item.add_marker(pytest.mark.stack)
+        if not needs & {"stack", "browser", "cluster", "postgres_url"}:
+            item.add_marker(pytest.mark.unit)

@@ -107,3 +107,32 @@ def test_no_answer_asks_for_a_name_or_national_id(responses):
     for name, variations in responses.items():
         for variation in variations:
             assert not asks.search(variation["text"]), name
+
+
+# Values the code fills in besides the service's details (core/content.py service_details), and
+# who fills them. A name outside both would fail at run time, so it fails here first.
+RUNTIME_VALUES = {
+    "channel", "choices", "ruled_out", "time", "wish", "hours", "summary", "reference", "pin",  # booking
+    "date", "days", "pills", "test", "name",                                                  # risk check
+    "form", "title", "limit", "phone", "privacy_url",                                         # forms, gateway
+}
+
+
+def content_texts(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from content_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from content_texts(item)
+    elif isinstance(value, str):
+        yield value
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "content").glob("*.yml")), ids=lambda p: p.name)
+def test_content_texts_use_only_known_placeholders(path):
+    from core.content import service_details
+    known = set(service_details()) | RUNTIME_VALUES
+    for text in content_texts(load(path)):
+        unknown = {key for key in PLACEHOLDER.findall(text.replace("{{", "").replace("}}", "")) if key not in known}
+        assert not unknown, (path.name, unknown, text[:80])
