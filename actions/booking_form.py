@@ -485,7 +485,8 @@ class ActionAskBookingPhone(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         if needs_way_out(tracker):
             return way_out(dispatcher, tracker)
-        dispatcher.utter_message(text=say("reask_phone" if misses(tracker) else "ask_phone", tracker))
+        dispatcher.utter_message(text=say("reask_phone" if misses(tracker) else "ask_phone", tracker,
+                                          phone_days=schedule().phone_retention_days))
         # Tells the gateway that the next message may hold a phone number it should not mask.
         dispatcher.utter_message(json_message=EXPECTS_PHONE)
         return []

@@ -307,16 +307,18 @@ def advice_paragraphs(advice: Advice, situation: Situation, at: datetime, langua
                 urgent.append(say("copper_iud", language, days=int(advice.copper_iud.limit_hours // 24)))
         else:
             later.append(say("contraception_too_late", language))
-    if advice.see_doctor_now:
-        urgent.append(say("symptoms_now", language))
+    if advice.see_doctor_now:  # "the dates below" only when dates follow (not after hand contact)
+        urgent.append(say("symptoms_now" if advice.tests else "symptoms_now_no_dates", language))
     elif situation.symptoms == "unknown":
         urgent.append(say("symptoms_unsure", language))
     paragraphs = []
     if urgent:
         paragraphs.append(say("now_heading", language) + "\n" + "\n".join(f"– {line}" for line in urgent))
+    if advice.pep and advice.pep.open:  # who PEP is for, and what instead: the partner's risk decides
+        paragraphs.append(say("pep_who", language))
     paragraphs += later
-    if advice.low_risk:
-        paragraphs.append(say("low_risk", language))
+    if advice.low_risk:  # "if you get symptoms" is not said to someone who has them
+        paragraphs.append(say("low_risk_with_symptoms" if advice.see_doctor_now else "low_risk", language))
     if advice.tests:
         lines = [say("condom_held", language) if advice.condom_held else say("tests_heading", language)]
         for test in advice.tests:

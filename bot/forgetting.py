@@ -49,4 +49,5 @@ class Forgetting:
             parts.append(text_in(texts["bookings_detached"], language))
         if forgotten.phones_kept:
             parts.append(text_in(texts["phone_kept"], language))
-        return "\n\n".join(parts).format_map(service_details())
+        retention = {"phone_days": load("booking.yml")["phone_retention_days"]}
+        return "\n\n".join(parts).format_map({**service_details(), **retention})

@@ -5,6 +5,14 @@ from typing import List
 from core.content import buttons_in, load, service_details, text_in
 
 
+# The privacy page in each language (content/), each linking to the other.
+PRIVACY_PAGES = {"nb": "personvern.html", "en": "privacy.en.html"}
+
+
+def privacy_path(language: str) -> str:
+    return "/privacy" if language == "en" else "/personvern"
+
+
 def text(file: str, name: str, language: str, **values: object) -> str:
     """The text `name` of a content file, with {service_phone} etc. and any `values` filled in."""
     return text_in(load(file)[name], language).format_map({**service_details(), **values})

@@ -36,6 +36,27 @@ def failure_reply(call: Dict[str, Any]) -> Dict[str, Any]:
     return {"events": [], "responses": [{"text": text.format(**service_details())}]}
 
 
+def with_service_details(result: Dict[str, Any], call: Dict[str, Any]) -> Dict[str, Any]:
+    """The service's details (content/service.yml, the hours from the schedule) for every answer.
+
+    They reach Rasa's responses as slots set at session start; when that start failed (the action
+    server was down), a response would show "None" for {service_phone}. So every templated
+    response this server asks for gets them as values (Rasa fills templates with these before
+    slots), and missing slots are set again for the responses Rasa utters by itself."""
+    from core.content import service_details
+    details = service_details()
+    for response in result.get("responses") or []:
+        if response.get("response"):
+            for key, value in details.items():
+                response.setdefault(key, value)
+    slots = (call.get("tracker") or {}).get("slots") or {}
+    missing = [key for key in details if key in slots and slots[key] is None]
+    if missing and call.get("next_action") != "action_session_start":
+        result["events"] = [{"event": "slot", "name": key, "value": details[key], "timestamp": None}
+                            for key in missing] + list(result.get("events") or [])
+    return result
+
+
 def where(error: BaseException) -> str:
     """The file and line where the error was raised, without its message."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -77,7 +98,8 @@ def create_app(secret: str) -> Sanic:
             return response.json({"error": "invalid body"}, status=400)
         name = str(call.get("next_action"))[:64]
         try:
-            return response.json(await executor.run(call))
+            result = await executor.run(call)
+            return response.json(with_service_details(result, call) if result is not None else None)
         except ActionExecutionRejection as rejection:  # a form's slot not extracted: Rasa goes on
             return response.json({"error": rejection.message, "action_name": rejection.action_name}, status=400)
         except ActionNotFoundException:

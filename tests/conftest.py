@@ -90,6 +90,10 @@ class Stack:
     # the tests' users all come from 127.0.0.1 and book many times a day
     ACTION_ENV = {"BOOKINGS_PER_ADDRESS_PER_DAY": "100000"}
 
+    def stop_action_server(self) -> None:
+        from bot.processes import stop
+        stop([self.action_server])
+
     def restart_action_server(self, **extra_env: str) -> None:
         """The action server again, with extra environment (none: as the session started it)."""
         from bot.processes import action_server_up, start_action_server, stop

@@ -114,7 +114,7 @@ def test_no_answer_asks_for_a_name_or_national_id(responses):
 RUNTIME_VALUES = {
     "channel", "choices", "ruled_out", "time", "wish", "hours", "summary", "reference", "pin",  # booking
     "date", "days", "pills", "test", "name",                                                  # risk check
-    "form", "title", "limit", "phone", "privacy_url",                                         # forms, gateway
+    "form", "title", "limit", "phone", "privacy_url", "phone_days",                           # forms, gateway
 }
 
 

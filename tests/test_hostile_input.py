@@ -121,7 +121,7 @@ def test_wrong_json_over_the_socket_gets_clear_errors(stack):
 
 def test_security_headers_on_every_route(stack):
     base = stack.settings.gateway_url
-    pages = ["/", "/personvern", "/radgiver/login", "/widget.js", "/widget.css", "/demo.css"]
+    pages = ["/", "/personvern", "/privacy", "/radgiver/login", "/widget.js", "/widget.css", "/demo.css"]
     for path in pages:
         headers = requests.get(base + path, timeout=10).headers
         policy = dict((directive.split()[0], directive.split()[1:])

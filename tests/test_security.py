@@ -323,3 +323,31 @@ def test_the_number_for_a_call_never_reaches_rasa(stack):
     history = requests.post(f"{CHAT['url']}/api/v1/history", json={"session": session},
                             headers={"Origin": CHAT["url"]}, timeout=30).json()["messages"]
     assert "[telefonnummer]" in [m["text"] for m in history if m["from"] == "user"]
+
+
+
+def test_service_details_are_filled_in_even_when_the_session_started_without_the_action_server(stack):
+    """The session's first turn ran while the action server was down (slots unset). An answer an
+    action gives is filled at once, and after it the answers Rasa gives by itself too. (Until an
+    action has run, a rule's answer such as the greeting still shows "None": see the closing note.)"""
+    session = new_session()
+    stack.stop_action_server()
+    try:
+        api(stack, session, "hei")
+    finally:
+        stack.restart_action_server()
+    said = [api(stack, session, text) for text in ("hva koster det å teste seg?", "hei", "ha det")]
+    assert all("None" not in text for text in said), said
+    assert "22 00 00 00" in said[-1]  # the goodbye gives the service's phone number
+
+
+def test_an_english_conversation_links_to_an_english_privacy_page(stack):
+    history = requests.post(f"{CHAT['url']}/api/v1/history", json={"session": new_session(), "language": "en"},
+                            headers={"Origin": CHAT["url"]}, timeout=30).json()["messages"]
+    assert f"{CHAT['url']}/privacy" in history[0]["text"]
+    english = requests.get(f"{CHAT['url']}/privacy", timeout=10).text
+    norwegian = requests.get(f"{CHAT['url']}/personvern", timeout=10).text
+    assert "Privacy in the chat" in english and 'href="/personvern"' in english and "{" not in english
+    assert "Personvern i chatten" in norwegian and 'href="/privacy"' in norwegian and "{" not in norwegian
+    for page in (english, norwegian):  # the numbers come from the settings, not typed into the page
+        assert "30" in page and "7" in page and "22 00 00 00" in page

@@ -29,7 +29,7 @@ from bot.pseudonyms import Pseudonyms
 from bot.relay import Relay
 from bot.settings import Settings
 from bot.shared_state import SharedFloodGuard
-from bot.texts import buttons, gateway_text, text
+from bot.texts import buttons, gateway_text, privacy_path, text
 from bot.turn_order import TurnOrder
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ class TelegramChannel:
 
     async def _say(self, chat_id: int, name: str, language: str, with_buttons: str = "") -> None:
         """Sends one of the channel's own texts (content/telegram.yml, else content/gateway.yml)."""
-        privacy_url = f"{self.settings.public_base}/personvern"
+        privacy_url = f"{self.settings.public_base}{privacy_path(language)}"
         said = text(TEXTS, name, language, privacy_url=privacy_url) if name in load(TEXTS) else gateway_text(name, language)
         keyboard = buttons(TEXTS, with_buttons, language) if with_buttons else []
         await self._send(chat_id, [OutgoingMessage(to_html(said), keyboard)])

@@ -38,7 +38,7 @@ from bot.relay import Relay
 from bot.replies import pack
 from bot.settings import Settings
 from bot.shared_state import PushBus, SharedFloodGuard
-from bot.texts import gateway_text, text
+from bot.texts import PRIVACY_PAGES, gateway_text, privacy_path, text
 from bot.turn_order import TurnOrder
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,8 @@ class WebChannel:
             web.get("/widget.js", self.asset),
             web.get("/widget.css", self.asset),
             web.get("/demo.css", self.asset),
-            web.get("/personvern", self.privacy_page),
+            web.get(privacy_path("nb"), self.privacy_page),
+            web.get(privacy_path("en"), self.privacy_page),
             web.get("/ws", self.websocket),
             web.post("/api/v1/messages", self.post_message),
             web.post("/api/v1/history", self.post_history),
@@ -123,8 +124,10 @@ class WebChannel:
         return self.filled_page(ASSETS / "demo.html", service_details())
 
     async def privacy_page(self, request: web.Request) -> web.Response:
-        """The privacy page (content/personvern.html), with the service's details and retention filled in."""
-        return self.filled_page(CONTENT_DIR / "personvern.html", {
+        """The privacy page in Bokmål (/personvern) or English (/privacy), with the service's details
+        and retention filled in."""
+        language = "en" if request.path == privacy_path("en") else "nb"
+        return self.filled_page(CONTENT_DIR / PRIVACY_PAGES[language], {
             **service_details(), "retention_days": f"{self.settings.conversation_retention_days:g}",
             "phone_days": str(load("booking.yml")["phone_retention_days"])})
 
@@ -265,7 +268,7 @@ class WebChannel:
                                                "ts": time.time(), "notice": True}}
 
     def welcome(self, language: str) -> dict:
-        welcome = text(TEXTS, "welcome", language, privacy_url=f"{self.settings.public_base}/personvern")
+        welcome = text(TEXTS, "welcome", language, privacy_url=f"{self.settings.public_base}{privacy_path(language)}")
         return {"id": "welcome", "from": "bot", "text": welcome, "buttons": [], "ts": None}
 
     async def history(self, sender: str, language: str) -> List[dict]:
