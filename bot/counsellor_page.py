@@ -112,7 +112,7 @@ class CounsellorPage:
                               "<form method=\"post\" action=\"/radgiver/login\">"
                               f"<input type=\"hidden\" name=\"csrf\" value=\"{html.escape(token)}\">"
                               "<p><label>Brukernavn <input name=\"user\" autocomplete=\"username\" required></label></p>"
-                          "<p><label>Passord <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>"
+                              "<p><label>Passord <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>"
                               "<button>Logg inn</button></form>", status)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure_cookie,
                             max_age=3600, path="/radgiver/")

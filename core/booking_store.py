@@ -137,6 +137,10 @@ def _handles_expire() -> datetime:
     return _now() - timedelta(days=PHONE_HANDLE_DAYS)
 
 
+def _drop_expired_handles(connection) -> None:
+    connection.execute(phone_handles.delete().where(phone_handles.c.created_at < _handles_expire()))
+
+
 class BookingStore:
     def __init__(self, url: Optional[str] = None) -> None:
         self.url = url or default_database_url()
@@ -174,14 +178,13 @@ class BookingStore:
     @survives_lost_connections
     def book(self, slot_start: datetime, channel: str, seats: int, sender_id: Optional[str] = None,
              phone: Optional[str] = None, nickname: Optional[str] = None, status: str = "booked",
-             request_key: Optional[str] = None, pin_hash: Optional[str] = None,
-             client_key: Optional[str] = None) -> Booking:
+             request_key: Optional[str] = None, client_key: Optional[str] = None) -> Booking:
         """Takes the first free seat of the slot; raises SlotTaken when there is none.
 
         With a request_key, booking again with the same key returns the first booking (a
         conversation turn retried after a database or network fault books once)."""
         references: List[str] = []
-        earlier = self._booked_by(request_key)
+        earlier = self.booked_by(request_key)
         if earlier is not None:
             return earlier
 
@@ -190,27 +193,24 @@ class BookingStore:
             return bookings.insert().values(
                 reference=references[-1], slot_start=_utc(slot_start), seat=seat, channel=channel, status=status,
                 sender_id=sender_id, phone=phone, nickname=nickname, request_key=request_key,
-                pin_hash=pin_hash, client_key=client_key, created_at=_now(), updated_at=_now())
+                client_key=client_key, created_at=_now(), updated_at=_now())
 
         try:
             self._take_a_seat(slot_start, seats, insert)
         except SlotTaken:
-            earlier = self._booked_by(request_key)  # the same turn, at the same moment, elsewhere
+            earlier = self.booked_by(request_key)  # the same turn, at the same moment, elsewhere
             if earlier is None:
                 raise
             return earlier
         return self._find(references[-1])  # book() already retries as a whole
-
-    def booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
-        """The booking a conversation turn already made (a retried turn), if any."""
-        return self._booked_by(request_key)
 
     def set_pin_hash(self, reference: str, pin_hash: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(bookings.update().where(bookings.c.reference == normalise_code(reference))
                                .values(pin_hash=pin_hash, updated_at=_now()))
 
-    def _booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
+    def booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
+        """The booking a conversation turn already made (a retried turn), if any."""
         if request_key is None:
             return None
         with self.engine.connect() as connection:
@@ -316,7 +316,7 @@ class BookingStore:
         """Keeps a typed number under a new handle (core/phone_numbers.py); returns the handle."""
         handle = new_handle()
         with self.engine.begin() as connection:
-            connection.execute(phone_handles.delete().where(phone_handles.c.created_at < _handles_expire()))
+            _drop_expired_handles(connection)
             connection.execute(phone_handles.insert().values(handle=handle, sender_id=sender_id, phone=phone,
                                                              created_at=_now()))
         return handle
@@ -384,7 +384,7 @@ class BookingStore:
         """
         if not dry_run:
             with self.engine.begin() as connection:
-                connection.execute(phone_handles.delete().where(phone_handles.c.created_at < _handles_expire()))
+                _drop_expired_handles(connection)
         return self._erase_past(now, retention_days, bookings.c.phone.is_not(None), ("phone",), dry_run)
 
     def _erase_past(self, now: datetime, retention_days: int, holding, columns: Iterable[str], dry_run: bool) -> int:

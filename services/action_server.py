@@ -23,7 +23,7 @@ from services.internal_secrets import ACTION_HEADER, ACTION_SECRET_ENV, matches,
 from services.private_logs import exception_types, keep_text_out_of_logs
 
 log = logging.getLogger("actions.server")
-# Fault injection for the privacy test (tests/test_private_logs.py): every action raises, with
+# Fault injection for the privacy test (tests/test_security.py): every action raises, with
 # the user's text in the exception, after it has run. Never set in production.
 FAIL_ON_PURPOSE_ENV = "ACTIONS_FAIL_ON_PURPOSE"
 
@@ -32,7 +32,7 @@ def failure_reply(call: Dict[str, Any]) -> Dict[str, Any]:
     """What the user sees when an action failed: a kind answer in the conversation's language."""
     from core.content import load, service_details, text_in
     language = ((call.get("tracker") or {}).get("slots") or {}).get("language") or "nb"
-    text = text_in(load("gateway.yml")["action_failed"], language if language in ("nb", "en") else "nb")
+    text = text_in(load("gateway.yml")["action_failed"], language)  # Bokmål for any other language
     return {"events": [], "responses": [{"text": text.format(**service_details())}]}
 
 
@@ -44,14 +44,18 @@ def with_service_details(result: Dict[str, Any], call: Dict[str, Any]) -> Dict[s
     response this server asks for gets them as values (Rasa fills templates with these before
     slots), and missing slots are set again for the responses Rasa utters by itself."""
     from core.content import service_details
-    details = service_details()
-    for response in result.get("responses") or []:
-        if response.get("response"):
-            for key, value in details.items():
-                response.setdefault(key, value)
+    templated = [response for response in result.get("responses") or [] if response.get("response")]
     slots = (call.get("tracker") or {}).get("slots") or {}
+    unset = call.get("next_action") != "action_session_start" and any(  # every detail is a service_… slot
+        key.startswith("service_") and value is None for key, value in slots.items())
+    if not templated and not unset:
+        return result  # most calls: nothing to fill, and the details are not read
+    details = service_details()
+    for response in templated:
+        for key, value in details.items():
+            response.setdefault(key, value)
     missing = [key for key in details if key in slots and slots[key] is None]
-    if missing and call.get("next_action") != "action_session_start":
+    if missing and unset:
         result["events"] = [{"event": "slot", "name": key, "value": details[key], "timestamp": None}
                             for key in missing] + list(result.get("events") or [])
     return result
