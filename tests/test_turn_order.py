@@ -8,6 +8,7 @@ import pytest
 import redis
 from redis import asyncio as aioredis
 
+from bot.shared_state import PREFIX
 from bot.turn_order import TurnOrder
 
 REDIS_URL = "redis://127.0.0.1:6379/6"
@@ -36,11 +37,16 @@ def test_turns_of_one_conversation_never_overlap_and_go_in_ticket_order(replicas
                 await asyncio.sleep(0.01)
                 inside.remove(number)
 
+        tickets = aioredis.Redis.from_url(replicas)
         tasks = []
         for number in range(12):
             tasks.append(asyncio.create_task(job((first, second)[number % 2], number)))
-            await asyncio.sleep(0.002)  # tickets are taken in this order
+            # the next job starts once this one holds its ticket, so tickets go in this order
+            # whatever the machine's load (a fixed pause did not, with a benchmark beside it)
+            while int(await tickets.get(f"{PREFIX}:turn:{conversation}:next") or 0) < number + 1:
+                await asyncio.sleep(0.001)
         await asyncio.gather(*tasks)
+        await tickets.close()
         return order
 
     assert asyncio.run(scenario()) == list(range(12))
