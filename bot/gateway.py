@@ -12,7 +12,9 @@ from core.booking_store import BookingStore
 from bot.channels.web import WebChannel
 from core.conversation_store import ConversationStore, tracker_store_url
 from bot.counsellor_page import SECURITY_HEADERS, CounsellorPage
+from bot.conversations import Conversations
 from bot.forgetting import Forgetting
+from bot.http_guard import guard
 from bot.pseudonyms import Pseudonyms, load_secret
 from bot.rasa_client import RasaClient
 from bot.relay import Relay
@@ -92,21 +94,29 @@ def create_app(settings: Settings) -> web.Application:
     relay = _add_rasa_client(app, settings, store)
     secret = load_secret(settings)
     pseudonyms = Pseudonyms(secret)
-    conversations = ConversationStore(tracker_store_url(settings))
-    forgetting = Forgetting(conversations, store)
-    _schedule_retention(app, settings, conversations, store)
+    stored = ConversationStore(tracker_store_url(settings))
+    _schedule_retention(app, settings, stored, store)
     redis = connect(settings.gateway_redis_url)
     if redis is not None:
         async def close_redis(_app):
             await redis.close()
         app.on_cleanup.append(close_redis)
-    WebChannel(settings, relay, pseudonyms, forgetting, redis).attach(app)
+    conversations = Conversations(relay, Forgetting(stored, store), settings.flood_messages,
+                                  settings.flood_window_seconds, redis)
+    web_channel = WebChannel(settings, conversations, pseudonyms, redis)
+    guard(app, web_channel.chat.allowed_origins)
+    web_channel.attach(app)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel, webhook_secret  # only when configured
-        TelegramChannel(settings, relay, pseudonyms, forgetting, webhook_secret(settings, secret), redis).attach(app)
+        TelegramChannel(settings, conversations, pseudonyms, webhook_secret(settings, secret)).attach(app)
         log.info("Telegram channel on (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
     else:
         log.info("Telegram channel off (no TELEGRAM_TOKEN)")
+
+    async def finish_turns(_app):
+        yield
+        await conversations.drain()  # before the Rasa client and Redis close (they close later)
+    app.cleanup_ctx.append(finish_turns)
     return app
 
 

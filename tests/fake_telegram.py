@@ -146,6 +146,9 @@ class FakeTelegram:
                 **({"from": self.user(abs(chat_id))} if chat_type != "channel" else {}), **content}
         if text is not None:
             body["text"] = text
+            command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
+            if command:  # as Telegram does: a command at the start is marked as one
+                body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command.group())}]
         if kind == "edited_message":
             body["edit_date"] = int(time.time())
         return self.add_update(kind, body)

@@ -1,8 +1,9 @@
 """The Telegram channel: python-telegram-bot in the gateway, relaying private chats to Rasa.
 
-Long polling by default; webhook mode when TELEGRAM_WEBHOOK_URL is set (every request must carry
-the secret token). Rasa sees only a keyed hash of the chat id; names, usernames and media are
-never passed on or stored. One chat's messages are handled in order, one at a time.
+PTB's handlers sort the updates (commands, taps, texts, the rest); a message's turn is
+bot/conversations.py's, shown here through a TelegramOutbox. Long polling by default; webhook
+mode when TELEGRAM_WEBHOOK_URL is set (every request must carry the secret token). Rasa sees
+only a keyed hash of the chat id; names, usernames and media are never passed on or stored. One chat's messages are handled in order, one at a time.
 """
 import asyncio
 import hashlib
@@ -16,21 +17,19 @@ from aiohttp import web
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
+                          CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
-from core.content import load
-from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, OutgoingMessage,
-                                          messages_from_replies, to_html)
-from bot.emoji_words import meaning as emoji_meaning
-from bot.chat_queues import ChatQueues
+from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, OutgoingMessage, telegram_messages,
+                                          to_html)
+from bot.conversations import Conversations
 from bot.flood_guard import Verdict
-from bot.forgetting import Forgetting, asks_to_forget
+from bot.payloads import as_typed_text
 from bot.pseudonyms import Pseudonyms
-from bot.relay import Relay
+from bot.replies import BotMessage
 from bot.settings import Settings
-from bot.shared_state import SharedFloodGuard
 from bot.texts import buttons, gateway_text, privacy_path, text
-from bot.turn_order import TurnOrder
+from core.content import load
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,6 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 CHOSEN = "gw:chosen"           # callback data of the "✓ choice" button left after a tap
 GROUP_REMINDER_SECONDS = 3600  # in a group, say "private chats only" at most this often
 TYPING_EVERY_SECONDS = 4.5     # Telegram shows "typing…" for about 5 s per chat action
-COMMANDS = {"start": "start", "hjelp": "help", "help": "help", "ny": "new", "new": "new",
-            "slett": "delete", "delete": "delete"}
 
 
 TEXTS = "telegram.yml"
@@ -53,10 +50,35 @@ def webhook_secret(settings: Settings, sender_secret: bytes) -> str:
     return hmac.new(sender_secret, b"telegram-webhook", hashlib.sha256).hexdigest()
 
 
+class TelegramOutbox:
+    """How a turn shows in one private chat: HTML messages, inline keyboards, "typing…"."""
+
+    def __init__(self, channel: "TelegramChannel", chat_id: int, language: str) -> None:
+        self.channel, self.chat_id, self.language = channel, chat_id, language
+        self._typing: Optional[asyncio.Task] = None
+
+    async def typing(self, on: bool) -> None:
+        if on and self._typing is None:
+            self._typing = asyncio.create_task(self.channel.keep_typing(self.chat_id))
+        elif not on and self._typing is not None:
+            self._typing.cancel()
+            self._typing = None
+
+    async def notice(self, said: str) -> None:
+        await self.channel.send(self.chat_id, [OutgoingMessage(to_html(said))])
+
+    async def messages(self, messages: List[BotMessage]) -> None:
+        await self.channel.send(self.chat_id, telegram_messages(messages))
+
+    async def deleted(self, confirmation: str) -> None:
+        in_app = text(TEXTS, "delete_in_app", self.language)
+        await self.channel.send(self.chat_id, [OutgoingMessage(to_html(f"{confirmation}\n\n{in_app}"))])
+
+
 class TelegramChannel:
-    def __init__(self, settings: Settings, relay: Relay, pseudonyms: Pseudonyms, forgetting: Forgetting,
-                 secret: str, redis=None) -> None:
-        self.settings, self.relay, self.pseudonyms, self.forgetting = settings, relay, pseudonyms, forgetting
+    def __init__(self, settings: Settings, conversations: Conversations, pseudonyms: Pseudonyms,
+                 secret: str) -> None:
+        self.settings, self.conversations, self.pseudonyms = settings, conversations, pseudonyms
         self.webhook_mode = bool(settings.telegram_webhook_url)
         self.secret = secret
         builder = (Application.builder().token(settings.telegram_token).base_url(settings.telegram_api_url)
@@ -64,27 +86,50 @@ class TelegramChannel:
         if self.webhook_mode:
             builder = builder.updater(None)
         self.app = builder.build()
-        self.app.add_handler(TypeHandler(Update, self.on_update))
+        self._add_handlers()
         self.app.add_error_handler(self.on_error)
-        self.queues = ChatQueues(TurnOrder(redis))
-        self.flood = SharedFloodGuard("telegram", settings.flood_messages, settings.flood_window_seconds, redis)
         self.keys = CallbackKeys()
         self.groups_told: Dict[int, float] = {}
         self._starter: Optional[asyncio.Task] = None
         self._initialized = False
+
+    def _add_handlers(self) -> None:
+        # Group -1 sees every update first and stops what is not a private chat's, or too much of it.
+        self.app.add_handler(TypeHandler(Update, self.admit), group=-1)
+        self.app.add_handlers([
+            MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.said("edited")),
+            CommandHandler("start", self.said("start")),
+            CommandHandler(["hjelp", "help"], self.said("help")),
+            CommandHandler(["ny", "new"], self.on_new),
+            CommandHandler(["slett", "delete"], self.said("delete_question", with_buttons="delete_buttons")),
+            MessageHandler(filters.COMMAND, self.said("unknown_command")),
+            CallbackQueryHandler(self.on_tap),
+            MessageHandler(filters.TEXT, self.on_text),
+            # stickers, photos, voice, files, locations, contacts …: never downloaded
+            MessageHandler(filters.UpdateType.MESSAGE, self.said("text_only")),
+        ])
 
     # --- wiring into the gateway's aiohttp app ------------------------------------------------
 
     def attach(self, web_app: web.Application) -> None:
         if self.webhook_mode:
             web_app.router.add_post(urlparse(self.settings.telegram_webhook_url).path or "/", self.webhook)
-        web_app.on_startup.append(self._on_startup)
-        web_app.on_cleanup.append(self._on_cleanup)
+        web_app.cleanup_ctx.append(self._running)
 
-    async def _on_startup(self, _app: web.Application) -> None:
-        # In the background: the gateway (and the counsellors' page) must come up even when
-        # Telegram cannot be reached yet.
+    async def _running(self, _app: web.Application):
+        # Started in the background: the gateway (and the counsellors' page) must come up even
+        # when Telegram cannot be reached yet.
         self._starter = asyncio.create_task(self._start_with_retries())
+        yield
+        if not self._starter.done():
+            self._starter.cancel()
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.conversations.drain()
+        if self._initialized:
+            await self.app.shutdown()
 
     async def _start_with_retries(self) -> None:
         delay = 2.0
@@ -113,17 +158,6 @@ class TelegramChannel:
             await self.app.start()
             log.info("Telegram: long polling as @%s", self.app.bot.username)
 
-    async def _on_cleanup(self, _app: web.Application) -> None:
-        if self._starter and not self._starter.done():
-            self._starter.cancel()
-        if self.app.updater and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.queues.drain()
-        if self._initialized:
-            await self.app.shutdown()
-
     async def webhook(self, request: web.Request) -> web.Response:
         """Telegram's POST of one update; refused unless it carries the secret token."""
         if not hmac.compare_digest(request.headers.get(SECRET_HEADER, "").encode(), self.secret.encode()):
@@ -137,42 +171,39 @@ class TelegramChannel:
         await self.app.update_queue.put(update)
         return web.Response(text="ok")
 
-    # --- updates ---------------------------------------------------------------------------------
+    # --- which updates are a conversation's ------------------------------------------------------
 
-    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Sorts every kind of update; the work for a private chat goes into that chat's queue."""
+    async def admit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is None or update.channel_post or update.edited_channel_post:
-            return  # channel posts and chat-less updates are not conversations with a user
+            raise ApplicationHandlerStop  # channel posts and chat-less updates are not conversations
         language = self._language(update)
         if chat.type != ChatType.PRIVATE:
             await self._tell_group(chat.id, language)
-            return
-        verdict = await self.flood.check(chat.id)
-        if verdict is Verdict.DROP:
-            return
-        # The queue is keyed by the pseudonym: it also names the conversation's turn in Redis.
-        sender = self.pseudonyms.sender_id("telegram", chat.id)
+            raise ApplicationHandlerStop
+        verdict = await self.conversations.flood_verdict(self._sender(chat.id))
         if verdict is Verdict.WARN:
-            self.queues.put(sender, lambda: self._say(chat.id, "flood", language))
-            return
-        if update.callback_query:
-            await self._acknowledge_tap(update)
-            self.queues.put(sender, lambda: self._on_tap(update, sender, language))
-        elif update.edited_message:
-            self.queues.put(sender, lambda: self._say(chat.id, "edited", language))
-        elif update.message and update.message.text:
-            self.queues.put(sender, lambda: self._on_text(chat.id, sender, update.message.text, language))
-        elif update.message:  # stickers, photos, voice, files, locations, contacts …: never downloaded
-            self.queues.put(sender, lambda: self._say(chat.id, "text_only", language))
+            self._in_order(update, lambda chat_id, _sender, language: self._say(chat_id, "flood", language))
+        if verdict is not Verdict.ACCEPT:
+            raise ApplicationHandlerStop
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update failed: %s", type(context.error).__name__, exc_info=context.error)
+
+    def _sender(self, chat_id: int) -> str:
+        # The pseudonym also names the conversation's queue and its turn in Redis.
+        return self.pseudonyms.sender_id("telegram", chat_id)
 
     @staticmethod
     def _language(update: Update) -> str:
         user = update.effective_user
         return "en" if user and (user.language_code or "").lower().startswith("en") else "nb"
+
+    def _in_order(self, update: Update, job) -> None:
+        """Runs job(chat_id, sender, language) after the chat's earlier messages."""
+        chat_id = update.effective_chat.id
+        sender, language = self._sender(chat_id), self._language(update)
+        self.conversations.run_in_order(sender, lambda: job(chat_id, sender, language))
 
     async def _tell_group(self, chat_id: int, language: str) -> None:
         now = time.monotonic()
@@ -183,34 +214,38 @@ class TelegramChannel:
         self.groups_told[chat_id] = now
         await self._say(chat_id, "group_only", language)
 
-    async def _on_text(self, chat_id: int, sender: str, text: str, language: str) -> None:
-        if text.startswith("/"):
-            await self._on_command(chat_id, sender, text, language)
-        elif not any(character.isalnum() for character in text):
-            emoji = emoji_meaning(text)  # 👍 is "ja", 😢 gets a kind answer, the rest "only words"
-            if emoji.words:
-                await self._relay(chat_id, sender, emoji.words, language)
-            else:
-                await self._say(chat_id, emoji.reply or "no_words", language)
-        else:
-            await self._relay(chat_id, sender, text, language)
+    # --- commands and texts ---------------------------------------------------------------------------
 
-    async def _on_command(self, chat_id: int, sender: str, text: str, language: str) -> None:
-        name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
-        command = COMMANDS.get(name)
-        if command == "start":
-            await self._say(chat_id, "start", language)
-        elif command == "help":
-            await self._say(chat_id, "help", language)
-        elif command == "new":
-            await self._relay(chat_id, sender, "/restart", language, show_replies=False)
-            await self._say(chat_id, "start_over", language)
-        elif command == "delete":
-            await self._say(chat_id, "delete_question", language, with_buttons="delete_buttons")
-        else:
-            await self._say(chat_id, "unknown_command", language)
+    def said(self, name: str, with_buttons: str = ""):
+        """A handler that answers with one of the channel's own texts."""
+        async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            self._in_order(update, lambda chat_id, _sender, language: self._say(chat_id, name, language, with_buttons))
+        return handle
+
+    async def on_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        async def start_over(chat_id: int, sender: str, language: str) -> None:
+            if await self.conversations.restart(sender, language, self.outbox(chat_id, language)):
+                await self._say(chat_id, "start_over", language)
+        self._in_order(update, start_over)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        typed = update.message.text
+        # A slash with no command behind it is typed text, never a button's payload.
+        typed = typed.lstrip("/") if typed.startswith("/") else as_typed_text(typed)
+        self._in_order(update, lambda chat_id, sender, language: self._turn(chat_id, sender, typed, language))
+
+    async def _turn(self, chat_id: int, sender: str, message: str, language: str) -> None:
+        # a chat is its own client: the action server counts bookings and tries by it
+        await self.conversations.turn(sender, message, language, self.outbox(chat_id, language), client=sender)
+
+    def outbox(self, chat_id: int, language: str) -> TelegramOutbox:
+        return TelegramOutbox(self, chat_id, language)
 
     # --- buttons -----------------------------------------------------------------------------------
+
+    async def on_tap(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._acknowledge_tap(update)
+        self._in_order(update, lambda chat_id, sender, language: self._on_tap(update, chat_id, sender, language))
 
     async def _acknowledge_tap(self, update: Update) -> None:
         """Answers the tap at once (Telegram shows a spinner until then) and leaves only the choice."""
@@ -236,13 +271,16 @@ class TelegramChannel:
                     return button.text
         return None
 
-    async def _on_tap(self, update: Update, sender: str, language: str) -> None:
-        query, chat_id = update.callback_query, update.effective_chat.id
+    async def _on_tap(self, update: Update, chat_id: int, sender: str, language: str) -> None:
+        query = update.callback_query
         data = query.data or ""
         if data == CHOSEN:
             return
-        if data.startswith(GATEWAY_PREFIX):
-            await self._on_gateway_button(chat_id, sender, data, language)
+        if data == "gw:delete:yes":
+            await self._turn(chat_id, sender, "/forget_me", language)  # Rasa's answer asks to delete
+            return
+        if data.startswith(GATEWAY_PREFIX):  # gw:delete:no
+            await self._say(chat_id, "delete_kept", language)
             return
         payload = self.keys.payload_for(data)
         if payload is None:
@@ -252,40 +290,11 @@ class TelegramChannel:
         if not payload:
             await self._say(chat_id, "button_expired", language)
             return
-        await self._relay(chat_id, sender, payload, language)
+        await self._turn(chat_id, sender, payload, language)
 
-    async def _on_gateway_button(self, chat_id: int, sender: str, data: str, language: str) -> None:
-        if data == "gw:delete:yes":
-            await self._relay(chat_id, sender, "/forget_me", language)  # Rasa's answer asks to delete
-        elif data == "gw:delete:no":
-            await self._say(chat_id, "delete_kept", language)
+    # --- sending ---------------------------------------------------------------------------------
 
-    # --- talking to Rasa and to the user --------------------------------------------------------
-
-    async def _relay(self, chat_id: int, sender: str, text: str, language: str, show_replies: bool = True) -> None:
-        typing = asyncio.create_task(self._keep_typing(chat_id))
-        try:
-            replies = await self.relay.deliver(sender, text, on_trouble=lambda: self._say(chat_id, "rasa_trouble", language),
-                                               language=language, client=sender)  # a chat is its own client
-        finally:
-            typing.cancel()
-        if replies is None:
-            await self._say(chat_id, "rasa_gave_up", language)
-        elif show_replies:
-            await self._send(chat_id, messages_from_replies(replies))
-        if replies and asks_to_forget(replies):
-            await self._forget(chat_id, sender, language)
-
-    async def _forget(self, chat_id: int, sender: str, language: str) -> None:
-        """Deletes the conversation and the gateway's own traces of the chat, and says what was deleted."""
-        confirmation = await self.forgetting.forget_and_confirm(sender, language)
-        self.relay.forget(sender)
-        await self.flood.forget(chat_id)
-        self.groups_told.pop(chat_id, None)
-        in_app = text(TEXTS, "delete_in_app", language)
-        await self._send(chat_id, [OutgoingMessage(to_html(f"{confirmation}\n\n{in_app}"))])
-
-    async def _keep_typing(self, chat_id: int) -> None:
+    async def keep_typing(self, chat_id: int) -> None:
         try:
             while True:
                 await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING)
@@ -298,9 +307,9 @@ class TelegramChannel:
         privacy_url = f"{self.settings.public_base}{privacy_path(language)}"
         said = text(TEXTS, name, language, privacy_url=privacy_url) if name in load(TEXTS) else gateway_text(name, language)
         keyboard = buttons(TEXTS, with_buttons, language) if with_buttons else []
-        await self._send(chat_id, [OutgoingMessage(to_html(said), keyboard)])
+        await self.send(chat_id, [OutgoingMessage(to_html(said), keyboard)])
 
-    async def _send(self, chat_id: int, messages: List[OutgoingMessage]) -> None:
+    async def send(self, chat_id: int, messages: List[OutgoingMessage]) -> None:
         for message in messages:
             markup = None
             if message.buttons:

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from bot.replies import pack
+from bot.replies import BotMessage, pack
 
 MAX_TEXT = 4096          # Telegram's limit for one message
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
@@ -88,8 +88,12 @@ class OutgoingMessage:
 
 def messages_from_replies(replies: List[dict]) -> List[OutgoingMessage]:
     """Rasa's REST replies as Telegram messages of at most 4096 characters, buttons on the last."""
+    return telegram_messages(pack(replies))
+
+
+def telegram_messages(packed: List[BotMessage]) -> List[OutgoingMessage]:
     messages: List[OutgoingMessage] = []
-    for message in pack(replies):
+    for message in packed:
         # buttons with no text still need a message to hang on
         pieces = [to_html(piece) for piece in split_paragraphs(message.text)] if message.text else ["…"]
         messages.extend(OutgoingMessage(piece) for piece in pieces)
