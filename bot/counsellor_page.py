@@ -10,14 +10,15 @@ the user name only when it is the account's: a password typed in the wrong field
 kept), and every booking shown or changed go to the audit log.
 """
 import asyncio
-import html
 import secrets
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 from datetime import datetime, timedelta, timezone
 from typing import Dict, Optional
 
 from aiohttp import web
+from jinja2 import Environment, FileSystemLoader
 
 from core.audit_log import AuditLog
 from core.availability import Schedule
@@ -39,9 +40,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
-STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}"
-         "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.4rem;text-align:left}"
-         "form.inline{display:inline}button{margin:.1rem}")
+# The pages' HTML (bot/templates/counsellor/), escaped by Jinja2 wherever a value goes in.
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates" / "counsellor"),
+                        autoescape=True, keep_trailing_newline=True)
+ACTIONS = (("done", "Gjennomført"), ("no-show", "Møtte ikke"), ("cancel", "Avlys"))
 
 
 class CounsellorPage:
@@ -99,21 +101,14 @@ class CounsellorPage:
         return origin is None or urlparse(origin).netloc.lower() == request.host.lower()
 
     # --- pages ------------------------------------------------------------------------------
-    def _page(self, title: str, body: str, status: int = 200) -> web.Response:
-        document = (f"<!doctype html><html lang=\"nb\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-                    f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head>"
-                    f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    @staticmethod
+    def _page(template: str, status: int = 200, **values) -> web.Response:
+        document = TEMPLATES.get_template(template).render(**values)
         return web.Response(text=document, content_type="text/html", status=status, headers=SECURITY_HEADERS)
 
     async def login_form(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
-        note = f"<p role=\"alert\">{html.escape(message)}</p>" if message else ""
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
-        response = self._page("Rådgivere – logg inn", note +
-                              "<form method=\"post\" action=\"/radgiver/login\">"
-                              f"<input type=\"hidden\" name=\"csrf\" value=\"{html.escape(token)}\">"
-                              "<p><label>Brukernavn <input name=\"user\" autocomplete=\"username\" required></label></p>"
-                              "<p><label>Passord <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>"
-                              "<button>Logg inn</button></form>", status)
+        response = self._page("login.html", status, title="Rådgivere – logg inn", message=message, csrf=token)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure_cookie,
                             max_age=3600, path="/radgiver/")
         return response
@@ -156,32 +151,15 @@ class CounsellorPage:
         plan = Schedule.from_config(load("booking.yml"))
         now = datetime.now(timezone.utc).astimezone(plan.timezone)
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        rows = []
         shown = self.store.bookings_between(today, today + timedelta(days=7), statuses=("booked", "blocked"))
         self.audit.record(session["user"], "viewed", [booking.reference for booking in shown])
-        for booking in shown:
-            local = booking.slot_start.astimezone(plan.timezone)
-            phone = booking.phone if booking.channel == "phone" and booking.phone else ""
-            actions = "".join(
-                f"<form class=\"inline\" method=\"post\" action=\"/radgiver/booking\">"
-                f"<input type=\"hidden\" name=\"csrf\" value=\"{session['csrf']}\">"
-                f"<input type=\"hidden\" name=\"reference\" value=\"{html.escape(booking.reference)}\">"
-                f"<button name=\"action\" value=\"{name}\">{label}</button></form>"
-                for name, label in (("done", "Gjennomført"), ("no-show", "Møtte ikke"), ("cancel", "Avlys")))
-            rows.append(f"<tr><td>{local:%a %d.%m %H:%M}</td><td>{html.escape(booking.reference)}</td>"
-                        f"<td>{html.escape(CHANNELS.get(booking.channel, booking.channel))}"
-                        f"{' (sperret)' if booking.status == 'blocked' else ''}</td>"
-                        f"<td>{html.escape(phone)}</td><td>{actions}</td></tr>")
-        table = ("<table><thead><tr><th>Tid</th><th>Referanse</th><th>Kanal</th><th>Telefon</th><th></th></tr></thead>"
-                 f"<tbody>{''.join(rows) or '<tr><td colspan=5>Ingen bestillinger de neste 7 dagene.</td></tr>'}</tbody></table>")
-        block = (f"<h2>Sperr en tid</h2><form method=\"post\" action=\"/radgiver/block\">"
-                 f"<input type=\"hidden\" name=\"csrf\" value=\"{session['csrf']}\">"
-                 f"<label>Tid (ÅÅÅÅ-MM-DD TT:MM) <input name=\"start\" required></label> <button>Sperr</button></form>")
-        logout = (f"<form method=\"post\" action=\"/radgiver/logout\"><input type=\"hidden\" name=\"csrf\" "
-                  f"value=\"{session['csrf']}\"><button>Logg ut</button></form>")
-        notice = html.escape(request.query.get("melding", ""))
-        return self._page("Bestillinger i dag og denne uka", (f"<p role=\"status\">{notice}</p>" if notice else "")
-                          + table + block + logout)
+        rows = [{"time": f"{booking.slot_start.astimezone(plan.timezone):%a %d.%m %H:%M}",
+                 "reference": booking.reference, "channel": CHANNELS.get(booking.channel, booking.channel),
+                 "blocked": booking.status == "blocked",
+                 "phone": booking.phone if booking.channel == "phone" and booking.phone else ""}
+                for booking in shown]
+        return self._page("bookings.html", title="Bestillinger i dag og denne uka", rows=rows, actions=ACTIONS,
+                          csrf=session["csrf"], notice=request.query.get("melding", ""))
 
     async def change_booking(self, request: web.Request) -> web.Response:
         form = dict(await request.post())

@@ -6,7 +6,7 @@ window has room again.
 import time
 from collections import deque
 from enum import Enum
-from typing import Deque, Dict, Hashable
+from typing import Deque, Dict, Hashable, Optional
 
 
 class Verdict(Enum):
@@ -22,7 +22,7 @@ class FloodGuard:
         self._warned: Dict[Hashable, bool] = {}
         self._pruned_at = 0.0
 
-    def check(self, chat: Hashable, now: float = None) -> Verdict:
+    def check(self, chat: Hashable, now: Optional[float] = None) -> Verdict:
         now = time.monotonic() if now is None else now
         if now - self._pruned_at > self.window:  # once a window, so idle chats are not kept
             self._pruned_at = now
@@ -43,7 +43,7 @@ class FloodGuard:
         self._seen.pop(chat, None)
         self._warned.pop(chat, None)
 
-    def prune(self, now: float = None) -> None:
+    def prune(self, now: Optional[float] = None) -> None:
         """Drops chats with nothing in the window, so memory does not grow with every chat ever seen."""
         now = time.monotonic() if now is None else now
         for chat in [c for c, seen in self._seen.items() if not seen or seen[-1] <= now - self.window]:

@@ -36,21 +36,19 @@ def name_the_replica(app: web.Application, name: str) -> None:
         response.headers["X-Gateway-Replica"] = name
 
     if name:
-        app.on_response_prepare.append(add_header)
+        app.on_response_prepare.append(add_header)  # type: ignore[arg-type]  # aiohttp's own annotation
 
 
 def _add_rasa_client(app: web.Application, settings: Settings, bookings: BookingStore) -> Relay:
     rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token,
                       settings.rasa_channel_secret)
 
-    async def start(_app):
+    async def connected(_app):
         await rasa.start()
-
-    async def close(_app):
+        yield
         await rasa.close()
 
-    app.on_startup.append(start)
-    app.on_cleanup.append(close)
+    app.cleanup_ctx.append(connected)  # before the channels: it closes after their turns are done
     return Relay(rasa, settings.rasa_slow_seconds, settings.rasa_retry_seconds, settings.rasa_retry_max_delay,
                  keep_phone=bookings.keep_phone)
 
@@ -70,14 +68,12 @@ def _schedule_retention(app: web.Application, settings: Settings, conversations:
                 log.exception("Retention job failed")
             await asyncio.sleep(RETENTION_EVERY_SECONDS)
 
-    async def start(_app):
-        _app["retention"] = asyncio.create_task(every_hour())
+    async def running(_app):
+        job = asyncio.create_task(every_hour())
+        yield
+        job.cancel()
 
-    async def stop(_app):
-        _app["retention"].cancel()
-
-    app.on_startup.append(start)
-    app.on_cleanup.append(stop)
+    app.cleanup_ctx.append(running)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -115,7 +111,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def finish_turns(_app):
         yield
-        await conversations.drain()  # before the Rasa client and Redis close (they close later)
+        await conversations.drain()  # before the Rasa client and Redis close
     app.cleanup_ctx.append(finish_turns)
     return app
 

@@ -35,5 +35,5 @@ def guard(app: web.Application, allowed_origins: Collection[str]) -> None:
             return web.Response(status=403, text="origin not allowed")
         return await handler(request)
 
-    app.on_response_prepare.append(add_headers)
+    app.on_response_prepare.append(add_headers)  # type: ignore[arg-type]  # aiohttp's own annotation
     app.middlewares.append(origin_guard)

@@ -24,10 +24,16 @@ class RasaClient:
         self.webhook_url = webhook_url(rasa_url)
         self.headers = {GATEWAY_HEADER: channel_secret}
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: aiohttp.ClientSession = None
+        self._session: Optional[aiohttp.ClientSession] = None
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=self.timeout)
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RasaUnavailable("the Rasa client is not started")
+        return self._session
 
     async def close(self) -> None:
         if self._session:
@@ -37,12 +43,12 @@ class RasaClient:
         """Rasa's replies. `turn_id` is the same for every try of one message, so an action
         with a lasting effect (a booking) can tell a retried turn from a new one; `client`
         (a pseudonym) lets the action server limit bookings per address."""
-        body = {"sender": sender_id, "message": text}
+        body: dict = {"sender": sender_id, "message": text}
         metadata = {key: value for key, value in ((TURN, turn_id), (CLIENT, client)) if value}
         if metadata:
             body["metadata"] = metadata
         try:
-            async with self._session.post(self.webhook_url, json=body, headers=self.headers) as response:
+            async with self.session.post(self.webhook_url, json=body, headers=self.headers) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
                 replies = await response.json()
@@ -57,7 +63,7 @@ class RasaClient:
         url = f"{self.rasa_url}/conversations/{quote(sender_id, safe='')}/tracker"
         params = {"include_events": "AFTER_RESTART", **({"token": self.auth_token} if self.auth_token else {})}
         try:
-            async with self._session.get(url, params=params) as response:
+            async with self.session.get(url, params=params) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
                 tracker = await response.json()

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Optional
 
 from core.audit_log import AuditLog
 from core.booking_store import BookingStore
@@ -41,7 +42,7 @@ class RetentionReport:
 
 
 def apply_retention(conversations: ConversationStore, bookings: BookingStore, retention_days: float,
-                    now: float = None, dry_run: bool = False, audit_days: float = 365) -> RetentionReport:
+                    now: Optional[float] = None, dry_run: bool = False, audit_days: float = 365) -> RetentionReport:
     now = time.time() if now is None else now
     cutoff = now - retention_days * DAY
     idle, events = conversations.idle_conversations(cutoff)

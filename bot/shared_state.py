@@ -116,6 +116,7 @@ class PushBus:
 
     async def _listen(self) -> None:
         """Delivers every published event to the sockets open here; reconnects when Redis returns."""
+        assert self.redis is not None  # started only with Redis
         while True:
             try:
                 pubsub = self.redis.pubsub(ignore_subscribe_messages=True)

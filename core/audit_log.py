@@ -4,7 +4,7 @@ Appended to, read with `python -m actions.bookings audit`, and emptied of entrie
 AUDIT_RETENTION_DAYS by the retention job (bot/retention.py)."""
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import sqlalchemy as sa
 
@@ -34,7 +34,7 @@ class AuditLog:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
 
-    def record(self, actor: str, event: str, references: List[Optional[str]] = (None,),
+    def record(self, actor: str, event: str, references: Sequence[Optional[str]] = (None,),
                address: Optional[str] = None) -> None:
         """One row per reference (a page showing five bookings writes five "viewed" rows)."""
         now = datetime.now(timezone.utc).replace(tzinfo=None)

@@ -109,7 +109,7 @@ class Schedule:
                     yield slot
             day += timedelta(days=1)
 
-    def bookable_slots(self, now: datetime, wish_start: datetime = None, wish_end: datetime = None,
+    def bookable_slots(self, now: datetime, wish_start: Optional[datetime] = None, wish_end: Optional[datetime] = None,
                        channel: Optional[str] = None) -> Iterator[datetime]:
         """Slots a user may book now: after the minimum notice, within the horizon and the wish."""
         earliest = now + self.min_notice

@@ -24,7 +24,7 @@ def pin_hash(reference: str, pin: str) -> str:
 
 
 def pin_matches(reference: str, pin: str, stored_hash: Optional[str]) -> bool:
-    return bool(stored_hash) and hmac.compare_digest(pin_hash(reference, pin), stored_hash)
+    return stored_hash is not None and bool(stored_hash) and hmac.compare_digest(pin_hash(reference, pin), stored_hash)
 
 
 def pin_in_text(text: str, code: Optional[str] = None) -> Optional[str]:

@@ -1,5 +1,6 @@
 """Dates and times written the way people read them, in Norwegian or English."""
 from datetime import date, datetime
+from typing import Optional
 
 WEEKDAY_NAMES = {"nb": ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"],
                  "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]}
@@ -9,7 +10,7 @@ MONTH_NAMES = {"nb": ["januar", "februar", "mars", "april", "mai", "juni", "juli
                       "October", "November", "December"]}
 
 
-def format_date(day: date, language: str, today: date = None) -> str:
+def format_date(day: date, language: str, today: Optional[date] = None) -> str:
     """"fredag 11. desember" / "Friday 11 December"; the year only when it is not this year's."""
     weekday = WEEKDAY_NAMES.get(language, WEEKDAY_NAMES["nb"])[day.weekday()]
     month = MONTH_NAMES.get(language, MONTH_NAMES["nb"])[day.month - 1]
@@ -39,7 +40,7 @@ def describe_week(weekly, language: str) -> str:
     """
     names = WEEKDAY_NAMES.get(language, WEEKDAY_NAMES["nb"])
     joiner, prefix = (" and ", "") if language == "en" else (" og ", "kl. ")
-    groups = []  # (first day, last day, intervals)
+    groups: list = []  # (first day, last day, intervals)
     for day in range(7):
         hours = weekly.get(day) or []
         if not hours:

@@ -24,7 +24,6 @@ from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, Outgoing
                                           to_html)
 from bot.conversations import Conversations
 from bot.flood_guard import Verdict
-from bot.payloads import as_typed_text
 from bot.pseudonyms import Pseudonyms
 from bot.replies import BotMessage
 from bot.settings import Settings
@@ -153,6 +152,7 @@ class TelegramChannel:
             await self.app.start()
             log.info("Telegram: webhook mode as @%s", self.app.bot.username)
         else:
+            assert self.app.updater is not None  # built with one unless in webhook mode
             await self.app.updater.start_polling(timeout=self.settings.telegram_poll_timeout,
                                                  allowed_updates=Update.ALL_TYPES)
             await self.app.start()
@@ -201,6 +201,7 @@ class TelegramChannel:
 
     def _in_order(self, update: Update, job) -> None:
         """Runs job(chat_id, sender, language) after the chat's earlier messages."""
+        assert update.effective_chat is not None  # admit() let only private chats through
         chat_id = update.effective_chat.id
         sender, language = self._sender(chat_id), self._language(update)
         self.conversations.run_in_order(sender, lambda: job(chat_id, sender, language))
@@ -229,9 +230,9 @@ class TelegramChannel:
         self._in_order(update, start_over)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        typed = update.message.text
+        assert update.message is not None  # filters.TEXT
         # A slash with no command behind it is typed text, never a button's payload.
-        typed = typed.lstrip("/") if typed.startswith("/") else as_typed_text(typed)
+        typed = (update.message.text or "").lstrip("/")
         self._in_order(update, lambda chat_id, sender, language: self._turn(chat_id, sender, typed, language))
 
     async def _turn(self, chat_id: int, sender: str, message: str, language: str) -> None:
@@ -250,6 +251,7 @@ class TelegramChannel:
     async def _acknowledge_tap(self, update: Update) -> None:
         """Answers the tap at once (Telegram shows a spinner until then) and leaves only the choice."""
         query = update.callback_query
+        assert query is not None  # CallbackQueryHandler
         if query.data == CHOSEN:
             await query.answer(text(TEXTS, "already_chosen", self._language(update)))
             return
@@ -273,6 +275,7 @@ class TelegramChannel:
 
     async def _on_tap(self, update: Update, chat_id: int, sender: str, language: str) -> None:
         query = update.callback_query
+        assert query is not None  # CallbackQueryHandler
         data = query.data or ""
         if data == CHOSEN:
             return

@@ -81,7 +81,10 @@ class WebChat:
         self.bus = PushBus(redis, self._push_here)
         self.sockets: Dict[str, Set[web.WebSocketResponse]] = {}
         self.recent_ids: "OrderedDict[str, Deque[str]]" = OrderedDict()  # most recent sessions only
-        conversations.also_forget(lambda sender: self.recent_ids.pop(sender, None))
+        conversations.also_forget(self._forget_ids)
+
+    def _forget_ids(self, sender: str) -> None:
+        self.recent_ids.pop(sender, None)
 
     def address_of(self, request: web.Request) -> str:
         return client_address(request, self.settings.trusted_proxies) or "unknown"
