@@ -9,6 +9,11 @@ from core.content import buttons_in, load, service_details, text_in
 PRIVACY_PAGES = {"nb": "personvern.html", "en": "privacy.en.html"}
 
 
+def language_from_code(code: object) -> str:
+    """The answer language for a channel's language code ("en", "en-GB" → English; else Bokmål)."""
+    return "en" if isinstance(code, str) and code.lower().startswith("en") else "nb"
+
+
 def privacy_path(language: str) -> str:
     return "/privacy" if language == "en" else "/personvern"
 

@@ -27,7 +27,7 @@ from bot.flood_guard import Verdict
 from bot.pseudonyms import Pseudonyms
 from bot.replies import BotMessage
 from bot.settings import Settings
-from bot.texts import buttons, gateway_text, privacy_path, text
+from bot.texts import buttons, gateway_text, language_from_code, privacy_path, text
 from core.content import load
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ class TelegramChannel:
     @staticmethod
     def _language(update: Update) -> str:
         user = update.effective_user
-        return "en" if user and (user.language_code or "").lower().startswith("en") else "nb"
+        return language_from_code(user.language_code if user else None)
 
     def _in_order(self, update: Update, job) -> None:
         """Runs job(chat_id, sender, language) after the chat's earlier messages."""

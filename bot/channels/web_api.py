@@ -5,8 +5,9 @@ from typing import Dict, List, Tuple
 
 from aiohttp import web
 
-from bot.channels.web_chat import EventOutbox, Refused, WebChat, language_of
+from bot.channels.web_chat import EventOutbox, Refused, WebChat
 from bot.payloads import as_typed_text
+from bot.texts import language_from_code
 from core.content import load
 
 TEXTS = "web.yml"
@@ -41,7 +42,7 @@ class WebApi:
             raise Refused("bad_json", "send a JSON object")
         if not isinstance(body, dict):
             raise Refused("bad_json", "send a JSON object")
-        return body, language_of(body.get("language")), self.chat.sender_of(body.get("session"))
+        return body, language_from_code(body.get("language")), self.chat.sender_of(body.get("session"))
 
     async def _read_costly(self, request: web.Request) -> Tuple[str, str]:
         """(language, sender) of a request that reads a tracker or calls Rasa, within its limit."""
@@ -101,7 +102,7 @@ class WebApi:
         return self.json_response(request, {"deleted": True, "message": said[0] if said else ""})
 
     async def widget_texts(self, request: web.Request) -> web.Response:
-        language = language_of(request.query.get("language"))
+        language = language_from_code(request.query.get("language"))
         labels = load(TEXTS)["ui"][language]
         return self.json_response(request, {"labels": labels, "max_chars": self.settings.web_max_chars})
 

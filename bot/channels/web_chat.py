@@ -38,10 +38,6 @@ class Refused(Exception):
         self.code, self.text, self.status = code, text, status
 
 
-def language_of(value: object) -> str:
-    return "en" if value == "en" else "nb"
-
-
 def notice_event(said: str) -> dict:
     return {"type": "message", "message": {"id": uuid.uuid4().hex, "from": "bot", "text": said, "buttons": [],
                                            "ts": time.time(), "notice": True}}

@@ -6,9 +6,9 @@ from typing import Dict, Optional, Tuple
 
 from aiohttp import WSMsgType, web
 
-from bot.channels.web_chat import Refused, WebChat, language_of, notice_event
+from bot.channels.web_chat import Refused, WebChat, notice_event
 from bot.payloads import as_typed_text, is_button_payload
-from bot.texts import gateway_text
+from bot.texts import gateway_text, language_from_code
 
 MAX_FRAME = 64 * 1024          # one WebSocket frame; longer texts are refused by the size check
 MAX_PAYLOAD = 512              # a button's payload
@@ -54,7 +54,7 @@ class WebSocketChat:
                 if sender is None:
                     if not await self.chat.costly_allowed(request):  # a hello reads the history
                         await socket.send_json({"type": "error", "code": "rate_limited",
-                                                "message": gateway_text("flood", language_of(data.get("language")))})
+                                                "message": gateway_text("flood", language_from_code(data.get("language")))})
                         break
                     sender, language = await self._hello(socket, data)
                     if sender is None:
@@ -71,7 +71,7 @@ class WebSocketChat:
         return socket
 
     async def _hello(self, socket: web.WebSocketResponse, data: dict) -> Tuple[Optional[str], str]:
-        language = language_of(data.get("language"))
+        language = language_from_code(data.get("language"))
         try:
             if data.get("type") != "hello":
                 raise Refused("hello_first", "the first message must be hello")
