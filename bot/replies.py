@@ -1,11 +1,15 @@
 """Rasa's REST replies as the messages a person should see, for every channel.
 
 Rasa's REST channel sends each paragraph of an answer as a reply of its own; a channel shows
-consecutive texts as one message, and a reply with buttons closes a message. Images and custom
-payloads are not shown.
+consecutive texts as one message, and a reply with buttons closes a message. A message stays
+within MAX_MESSAGE_CHARS (one phone screen): a text that would make it longer starts the next
+one, so an answer and its follow-up may arrive as two. Images and custom payloads are not shown.
 """
 from dataclasses import dataclass, field
 from typing import List
+
+
+MAX_MESSAGE_CHARS = 600
 
 
 @dataclass
@@ -25,6 +29,8 @@ def pack(replies: List[dict]) -> List[BotMessage]:
 
     for reply in replies:
         if isinstance(reply.get("text"), str) and reply["text"]:
+            if texts and len("\n\n".join(texts + [reply["text"]])) > MAX_MESSAGE_CHARS:
+                close([])
             texts.append(reply["text"])
         if reply.get("buttons"):
             close([{"title": b["title"], "payload": b["payload"]} for b in reply["buttons"]
