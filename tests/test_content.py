@@ -136,3 +136,63 @@ def test_content_texts_use_only_known_placeholders(path):
     for text in content_texts(load(path)):
         unknown = {key for key in PLACEHOLDER.findall(text.replace("{{", "").replace("}}", "")) if key not in known}
         assert not unknown, (path.name, unknown, text[:80])
+
+
+# --- facts have one source -------------------------------------------------------------------------
+
+FACT_NUMBER = re.compile(r"(?<![A-Za-z\d])\d+(?:[ .,:]\d+)*(?![A-Za-z\d])")  # not a code like 479K
+NOT_ANSWERS = {"crisis_indicators.yml", "safety_phrases.yml", "intent_guards.yml", "language_markers.yml",
+               "emoji.yml", "booking.yml", "risk_rules.yml", "service.yml"}  # phrase lists and settings
+
+
+def numbers_in(text: str):
+    return {re.sub(r"[ .,:]", "", number) for number in FACT_NUMBER.findall(PLACEHOLDER.sub(" ", text))}
+
+
+def all_answer_texts(responses):
+    for name, variations in responses.items():
+        for variation in variations:
+            yield name, variation["text"]
+    for path in sorted((ROOT / "content").glob("*.yml")):
+        if path.name not in NOT_ANSWERS:
+            for text in content_texts(load(path)):
+                if not text.startswith("re:"):  # a pattern that recognises a message, not a text
+                    yield path.name, text
+
+
+def test_every_number_in_a_text_is_in_the_brief_or_the_service_configuration(responses, shared):
+    """Phone numbers, hours, days, prices, ages and paragraph numbers: none typed from memory."""
+    known = numbers_in((shared / "domain-facts.md").read_text(encoding="utf-8"))
+    for name in ("service.yml", "booking.yml", "risk_rules.yml"):
+        known |= numbers_in((ROOT / "content" / name).read_text(encoding="utf-8"))
+    for where, text in all_answer_texts(responses):
+        unknown = numbers_in(text) - known
+        assert not unknown, (where, unknown, text[:80])
+
+
+def english_texts(responses):
+    for name, variations in responses.items():
+        for variation in variations:
+            if {"type": "slot", "name": "language", "value": "en"} in (variation.get("condition") or []):
+                yield name, variation["text"]
+    for path in sorted((ROOT / "content").glob("*.yml")):
+        def walk(value):
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if key == "en":
+                        yield from content_texts(item)
+                    else:
+                        yield from walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    yield from walk(item)
+        for text in walk(load(path)):
+            yield path.name, text
+
+
+def test_english_texts_use_the_english_version_of_every_service_value(responses):
+    from core.content import service_details
+    details = service_details()
+    norwegian_only = {key for key in details if f"{key}_en" in details}
+    for where, text in english_texts(responses):
+        assert not set(PLACEHOLDER.findall(text)) & norwegian_only, (where, text[:80])
