@@ -128,6 +128,5 @@ class ActionAnswerTopic(Action):
         if topic and topic.startswith("faq/") and f"utter_{topic}" in responses:
             dispatcher.utter_message(response=f"utter_{topic}")
         else:
-            language = language_of(tracker)
-            dispatcher.utter_message(text=text_in(load("fallback.yml")["rephrase"], language))
+            dispatcher.utter_message(response="utter_ask_rephrase")  # its one text is in domain.yml
         return [SlotSet("suggested_topics", None)]
