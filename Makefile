@@ -27,15 +27,15 @@ train: setup
 	$(PY) scripts/train_if_stale.py
 
 run: train
-	$(PY) -m bot.launcher
+	$(PY) -m ops.launcher
 
 shell: train
-	$(PY) -m bot.launcher --shell
+	$(PY) -m ops.launcher --shell
 
 # nginx + 2 gateways + 2 Rasa servers + 2 action servers on PostgreSQL and Redis (README: Running at scale)
 cluster: train
 	scripts/ensure_services.sh
-	$(PY) -m bot.cluster
+	$(PY) -m ops.cluster
 
 validate: setup
 	$(PY) scripts/validate_data.py

@@ -40,6 +40,7 @@ from actions.time_wishes import parse_wish, ruled_out_days
 from core.phrase_matcher import PhraseMatcher
 from core.phone_numbers import handle_in, handle_text, masked_phone, norwegian_phone
 from core.protocol import CLIENT, EXPECTS_PHONE, TURN
+from core.settings import load_settings, phone_retention_days
 from core.text_normalise import normalise
 
 MAX_OFFERED = 4
@@ -54,11 +55,11 @@ _store: Optional[BookingStore] = None
 
 
 def store() -> BookingStore:
-    """The booking store. (Expired phone numbers are erased by the gateway's retention job,
-    bot/retention.py, the one place for retention.)"""
+    """The booking store, at the settings' bookings_url. (Expired phone numbers are erased by the
+    gateway's retention job, bot/retention.py, by the periods of the settings' Retention.)"""
     global _store
     if _store is None:
-        _store = BookingStore()
+        _store = BookingStore(load_settings().bookings_url)
         _store.migrate()
     return _store
 
@@ -486,7 +487,7 @@ class ActionAskBookingPhone(Action):
         if needs_way_out(tracker):
             return way_out(dispatcher, tracker)
         dispatcher.utter_message(text=say("reask_phone" if misses(tracker) else "ask_phone", tracker,
-                                          phone_days=schedule().phone_retention_days))
+                                          phone_days=phone_retention_days()))
         # Tells the gateway that the next message may hold a phone number it should not mask.
         dispatcher.utter_message(json_message=EXPECTS_PHONE)
         return []

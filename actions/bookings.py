@@ -8,7 +8,7 @@
     python -m actions.bookings audit [--limit 100]   # the counsellors' page's audit log, newest first
     python -m actions.bookings migrate
 
-DATABASE_URL selects the database (default: SQLite in var/bookings.db).
+DATABASE_URL selects the database (default: SQLite in var/bookings.db; core/settings.py).
 """
 import argparse
 import sys
@@ -18,6 +18,7 @@ from core.audit_log import AuditLog
 from core.availability import Schedule
 from core.booking_store import BookingStore, NotFound, SlotTaken
 from core.content import load
+from core.settings import load_settings, phone_retention_days
 
 CHANNEL_NAMES = {"in_person": "oppmøte", "phone": "telefon", "chat": "chat"}
 
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     plan = schedule()
-    store = BookingStore()
+    store = BookingStore(load_settings().bookings_url)
     store.migrate()
     now = datetime.now(timezone.utc)
     try:
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
             store.block(start, plan.counsellors_per_slot)
             print(f"blocked {local(start, plan)}")
         elif args.command == "erase-phones":
-            count = store.erase_expired_phones(now, plan.phone_retention_days, dry_run=args.dry_run)
+            count = store.erase_expired_phones(now, phone_retention_days(), dry_run=args.dry_run)
             print(f"{'would erase' if args.dry_run else 'erased'} {count} phone number(s)")
         elif args.command == "audit":
             for entry in AuditLog(store.engine).entries(args.limit):

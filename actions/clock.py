@@ -1,26 +1,46 @@
 """The action server's clock: what "now" is for bookings and the risk check.
 
-Real time, unless ACTION_CLOCK_FILE names a file that holds an ISO time with its UTC offset
-("2027-01-12T19:40:00+01:00"): the tests and the conversation benchmark set it, so a
-conversation written for "a Tuesday evening" happens on a Tuesday evening. The file is read at
-every call, so a test can change the time between conversations without a restart.
+One Clock serves every action; the action server puts it in place when it starts
+(services/action_server.py, from the settings' action_server.clock_file, core/settings.py).
+Until then, and whenever no file is configured, it is real time. A clock given a file shows the
+ISO time with its UTC offset the file holds ("2027-01-12T19:40:00+01:00"): the tests and the
+conversation benchmark set ACTION_CLOCK_FILE, so a conversation written for "a Tuesday evening"
+happens on a Tuesday evening. The file is read at every call, so a test can change the time
+between conversations without a restart; an empty or missing file means real time.
 """
-import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Optional
+
+
+class Clock:
+    def __init__(self, file: Optional[Path] = None) -> None:
+        self.file = file
+
+    def now(self) -> datetime:
+        """Now, timezone-aware (UTC unless the clock file says otherwise)."""
+        if self.file:
+            try:
+                text = self.file.read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                text = ""
+            if text:
+                moment = datetime.fromisoformat(text)
+                if moment.tzinfo is None:
+                    raise ValueError(f"{self.file}: the clock needs a UTC offset, e.g. +01:00")
+                return moment
+        return datetime.now(timezone.utc)
+
+
+_clock = Clock()  # real time until the action server sets its own
+
+
+def use(clock: Clock) -> None:
+    """Makes `clock` the one every action reads (once, when the action server starts)."""
+    global _clock
+    _clock = clock
 
 
 def now() -> datetime:
-    """Now, timezone-aware (UTC unless the clock file says otherwise)."""
-    path = os.environ.get("ACTION_CLOCK_FILE")
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            text = ""
-        if text:
-            moment = datetime.fromisoformat(text)
-            if moment.tzinfo is None:
-                raise ValueError(f"{path}: the clock needs a UTC offset, e.g. +01:00")
-            return moment
-    return datetime.now(timezone.utc)
+    """Now on the action server's clock."""
+    return _clock.now()

@@ -24,8 +24,8 @@ OUT = ROOT / "bench" / "out"
 
 
 def start_stack(var_dir: Path, model: Path):
-    from bot.processes import free_port, start_action_server, start_gateway, start_rasa, wait_until_ready
-    from bot.settings import Settings
+    from core.settings import Settings
+    from ops.processes import free_port, start_action_server, start_gateway, start_rasa, wait_until_ready
     clock_file = var_dir / "action_clock"
     os.environ.update(ACTION_CLOCK_FILE=str(clock_file), COOKIE_SECURE="0",
                       DATABASE_URL=f"sqlite:///{var_dir / 'bookings.db'}")
@@ -73,7 +73,7 @@ def main() -> int:
     parser.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
     parser.add_argument("--transcripts", action="store_true", help="print every failed conversation in full")
     args = parser.parse_args()
-    from bot.processes import stop
+    from ops.processes import stop
     conversations = [c for c in load_conversations() if not args.only or c["id"] in args.only]
     with tempfile.TemporaryDirectory() as folder:
         settings, processes, clock_file = start_stack(Path(folder), Path(args.model))

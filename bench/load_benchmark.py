@@ -33,11 +33,11 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cluster import ensure_database, plan_cluster, start_cluster, wait_for_cluster  # noqa: E402
-from bot.processes import free_port, stop, with_auth_token  # noqa: E402
+from ops.cluster import ensure_database, plan_cluster, start_cluster, wait_for_cluster  # noqa: E402
+from ops.processes import free_port, stop, with_auth_token  # noqa: E402
 from bot.rasa_client import webhook_url  # noqa: E402
 from services.internal_secrets import GATEWAY_HEADER  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 PICTURE = ROOT / "docs" / "images" / "load_latency.png"

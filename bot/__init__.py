@@ -1,1 +1,1 @@
-"""The gateway package: channels, privacy, handoff, and the local launcher."""
+"""The gateway package: channels, privacy, handoff (the launcher and the process supervisor are in ops/)."""

@@ -8,7 +8,7 @@ from typing import Dict, Optional
 import emoji
 import yaml
 
-from core.content import CONTENT_DIR
+from core.content import content_dir
 
 SKIN_TONE = re.compile(r"_(light|medium-light|medium|medium-dark|dark)_skin_tone")
 
@@ -40,4 +40,4 @@ def meaning(text: str, table: Optional[Dict] = None) -> EmojiMeaning:
 
 
 def load_table() -> Dict:
-    return yaml.safe_load((CONTENT_DIR / "emoji.yml").read_text(encoding="utf-8")) or {}
+    return yaml.safe_load((content_dir() / "emoji.yml").read_text(encoding="utf-8")) or {}

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.settings import Settings
+from core.settings import Settings
 from services.internal_secrets import ACTION_HEADER, ACTION_SECRET_ENV
 
 

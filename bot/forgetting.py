@@ -10,6 +10,7 @@ from typing import List
 from core.booking_store import BookingStore
 from core.content import load, service_details, text_in
 from core.protocol import DELETE_MARKER
+from core.settings import phone_retention_days
 from core.conversation_store import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -49,5 +50,5 @@ class Forgetting:
             parts.append(text_in(texts["bookings_detached"], language))
         if forgotten.phones_kept:
             parts.append(text_in(texts["phone_kept"], language))
-        retention = {"phone_days": load("booking.yml")["phone_retention_days"]}
+        retention = {"phone_days": f"{phone_retention_days():g}"}
         return "\n\n".join(parts).format_map({**service_details(), **retention})

@@ -4,7 +4,6 @@
 """
 import asyncio
 import logging
-import os
 
 from aiohttp import web
 
@@ -19,7 +18,7 @@ from bot.pseudonyms import Pseudonyms, load_secret
 from bot.rasa_client import RasaClient
 from bot.relay import Relay
 from bot.retention import apply_retention
-from bot.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from bot.shared_state import connect
 
 log = logging.getLogger("bot.gateway")
@@ -77,12 +76,11 @@ def _schedule_retention(app: web.Application, settings: Settings, conversations:
 
 
 def create_app(settings: Settings) -> web.Application:
-    store = BookingStore()
+    store = BookingStore(settings.bookings_url)
     store.migrate()
-    page = CounsellorPage(store, user=os.environ.get("COUNSELLOR_USER", "radgiver"),
-                          password_hash=os.environ.get("COUNSELLOR_PASSWORD_HASH", ""),
-                          secure_cookie=os.environ.get("COOKIE_SECURE", "1") != "0",
-                          session_seconds=float(os.environ.get("COUNSELLOR_SESSION_SECONDS", 8 * 3600)),
+    counsellors = settings.counsellors
+    page = CounsellorPage(store, user=counsellors.user, password_hash=counsellors.password_hash,
+                          secure_cookie=counsellors.secure_cookie, session_seconds=counsellors.session_seconds,
                           trusted_proxies=settings.trusted_proxies)
     app = web.Application(client_max_size=64 * 1024)
     name_the_replica(app, settings.gateway_name)

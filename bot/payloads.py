@@ -11,7 +11,7 @@ from typing import FrozenSet
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,64})(?P<entities>\{.*\})?$", re.DOTALL)
 

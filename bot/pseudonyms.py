@@ -9,7 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
-from bot.settings import Settings
+from core.settings import Settings
 
 SECRET_FILE = "sender_id_secret"
 

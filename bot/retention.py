@@ -1,7 +1,8 @@
-"""Deletes what is kept longer than needed: conversations idle for CONVERSATION_RETENTION_DAYS
-(default 30); booking phone numbers, and what links a booking to a conversation, some days
-after the appointment (phone_retention_days in content/booking.yml); counsellors' audit log
-entries older than AUDIT_RETENTION_DAYS (default 365).
+"""Deletes what is kept longer than needed, by the periods of the settings' Retention section
+(core/settings.py, the one place that says them all): conversations idle for
+CONVERSATION_RETENTION_DAYS (default 30); booking phone numbers, and what links a booking to a
+conversation, some days after the appointment (phone_retention_days in content/booking.yml);
+counsellors' audit log entries older than AUDIT_RETENTION_DAYS (default 365).
 Idempotent; the gateway runs it every hour, and it can be run by hand:
 
     .venv/bin/python -m bot.retention --dry-run    # prints what it would delete
@@ -16,9 +17,8 @@ from typing import Optional
 
 from core.audit_log import AuditLog
 from core.booking_store import BookingStore
-from core.content import load
 from core.conversation_store import ConversationStore, tracker_store_url
-from bot.settings import load_settings
+from core.settings import Retention, load_settings, phone_retention_days
 
 log = logging.getLogger(__name__)
 DAY = 24 * 3600
@@ -42,13 +42,14 @@ class RetentionReport:
 
 
 def apply_retention(conversations: ConversationStore, bookings: BookingStore, retention_days: float,
-                    now: Optional[float] = None, dry_run: bool = False, audit_days: float = 365) -> RetentionReport:
+                    now: Optional[float] = None, dry_run: bool = False,
+                    audit_days: float = Retention.audit_days) -> RetentionReport:
     now = time.time() if now is None else now
     cutoff = now - retention_days * DAY
     idle, events = conversations.idle_conversations(cutoff)
     if not dry_run and idle:
         events = conversations.delete_idle(cutoff)
-    phone_days = load("booking.yml")["phone_retention_days"]
+    phone_days = phone_retention_days()
     moment = datetime.fromtimestamp(now, timezone.utc)
     phones = bookings.erase_expired_phones(moment, phone_days, dry_run=dry_run)
     unlinked = bookings.unlink_past_bookings(moment, phone_days, dry_run=dry_run)
@@ -61,11 +62,11 @@ def main() -> int:
     parser.add_argument("--dry-run", action="store_true", help="only print what would be deleted")
     args = parser.parse_args()
     settings = load_settings()
-    bookings = BookingStore()
+    bookings = BookingStore(settings.bookings_url)
     bookings.migrate()
     report = apply_retention(ConversationStore(tracker_store_url(settings)), bookings,
-                             settings.conversation_retention_days, dry_run=args.dry_run,
-                             audit_days=settings.audit_retention_days)
+                             settings.retention.conversation_days, dry_run=args.dry_run,
+                             audit_days=settings.retention.audit_days)
     print(("Would delete: " if args.dry_run else "Deleted: ") + str(report))
     return 0
 

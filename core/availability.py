@@ -39,7 +39,6 @@ class Schedule:
     counsellors_per_slot: int
     min_notice: timedelta
     horizon: timedelta
-    phone_retention_days: int
     channels: Tuple[str, ...]
     weekly_hours: WeeklyHours
     closed_dates: frozenset = field(default_factory=frozenset)
@@ -56,7 +55,6 @@ class Schedule:
             counsellors_per_slot=int(config.get("counsellors_per_slot", 1)),
             min_notice=timedelta(minutes=int(config.get("min_notice_minutes", 0))),
             horizon=timedelta(days=int(config.get("horizon_days", 28))),
-            phone_retention_days=int(config.get("phone_retention_days", 7)),
             channels=tuple(config.get("channels") or ("in_person", "phone", "chat")),
             weekly_hours=_parse_week(config.get("weekly_hours")),
             closed_dates=frozenset(date.fromisoformat(str(d)) for d in config.get("closed_dates") or []),

@@ -1,4 +1,5 @@
-"""Bookings storage: SQLite by default, PostgreSQL when DATABASE_URL says so.
+"""Bookings storage: SQLite by default, PostgreSQL when the URL it is given says so (the
+settings' bookings_url: DATABASE_URL, core/settings.py).
 
 A slot can never be booked twice: every active booking holds one "seat" of its slot, and a
 partial unique index on (slot_start, seat) for active bookings lets the database, not Python,
@@ -6,7 +7,6 @@ decide who wins when two people confirm the same slot at the same moment. Times 
 naive UTC. Bookings hold no conversation text; the sender id is the channel's pseudonym.
 """
 import functools
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from core.availability import Schedule
 from core.reference_codes import new_code, normalise_code
 from core.phone_numbers import new_handle
+from core.settings import Retention, load_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ACTIVE = ("booked", "blocked")
 LOST_CONNECTION_PAUSES = (0.2, 0.5, 1.0, 2.0, 3.0)
@@ -71,7 +71,7 @@ phone_handles = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 sa.Index("ix_phone_handles_sender", phone_handles.c.sender_id)
-PHONE_HANDLE_DAYS = 1  # a number not booked within a day is erased
+PHONE_HANDLE_DAYS = Retention.phone_handle_days  # a number not booked within a day is erased
 sa.Index("ix_failed_tries_key", failed_tries.c.kind, failed_tries.c.key, failed_tries.c.at)
 sa.Index("ix_bookings_slot_start", bookings.c.slot_start)
 sa.Index("uq_active_seat", bookings.c.slot_start, bookings.c.seat, unique=True,
@@ -118,11 +118,6 @@ class Booking:
                    row.sender_id, row.phone, row.nickname, row.pin_hash)
 
 
-def default_database_url() -> str:
-    var_dir = Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var"))
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'bookings.db'}"
-
-
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
@@ -143,7 +138,9 @@ def _drop_expired_handles(connection) -> None:
 
 class BookingStore:
     def __init__(self, url: Optional[str] = None) -> None:
-        self.url = url or default_database_url()
+        """`url`: the settings' bookings_url. Empty only for callers that do not pass it yet
+        (bot/gateway.py): the settings are read for it then."""
+        self.url = url or load_settings().bookings_url
         if self.url.startswith("sqlite:///"):
             Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"timeout": 30} if self.url.startswith("sqlite") else {}
@@ -369,14 +366,14 @@ class BookingStore:
                 **{column: None for column in LINK_TO_CONVERSATION}, updated_at=_now()))
         return result.rowcount, kept
 
-    def unlink_past_bookings(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
+    def unlink_past_bookings(self, now: datetime, retention_days: float, dry_run: bool = False) -> int:
         """Bookings whose appointment is more than `retention_days` past lose what links them to a
         person's conversation (pseudonymous sender id, nickname, turn key); returns how many.
         The booking itself (time, channel, status, reference) stays for the service's statistics."""
         linked = sa.or_(*(bookings.c[column].is_not(None) for column in LINK_TO_CONVERSATION))
         return self._erase_past(now, retention_days, linked, LINK_TO_CONVERSATION, dry_run)
 
-    def erase_expired_phones(self, now: datetime, retention_days: int, dry_run: bool = False) -> int:
+    def erase_expired_phones(self, now: datetime, retention_days: float, dry_run: bool = False) -> int:
         """Erases phone numbers of appointments more than `retention_days` ago; returns how many.
 
         Idempotent: the gateway's retention job (bot/retention.py) runs it every hour. Numbers
@@ -387,7 +384,7 @@ class BookingStore:
                 _drop_expired_handles(connection)
         return self._erase_past(now, retention_days, bookings.c.phone.is_not(None), ("phone",), dry_run)
 
-    def _erase_past(self, now: datetime, retention_days: int, holding, columns: Iterable[str], dry_run: bool) -> int:
+    def _erase_past(self, now: datetime, retention_days: float, holding, columns: Iterable[str], dry_run: bool) -> int:
         """Empties `columns` of bookings more than `retention_days` past that are `holding` them;
         returns how many bookings (only counts them with dry_run)."""
         expired = sa.and_(bookings.c.slot_start < _utc(now) - timedelta(days=retention_days), holding)

@@ -1,20 +1,20 @@
 """Reads the editable content files in content/ (service details, texts, titles).
 
-Files are re-read when they change on disk, so editors' changes apply without a restart.
+Files are re-read when they change on disk, so editors' changes apply without a restart. The
+folder is the settings' (CONTENT_DIR, core/settings.py), asked at every use.
 """
-import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 import yaml
 
-CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", Path(__file__).resolve().parent.parent / "content"))
+from core.settings import content_dir
 
 _cache: Dict[Path, Tuple[float, Any]] = {}
 
 
 def load(name: str) -> Any:
-    path = CONTENT_DIR / name
+    path = content_dir() / name
     mtime = path.stat().st_mtime
     cached = _cache.get(path)
     if cached is None or cached[0] != mtime:

@@ -2,12 +2,13 @@
 and N action servers, all on loopback, sharing PostgreSQL (conversations, bookings) and Redis
 (the gateways' shared state). Ctrl-C stops everything.
 
-    python -m bot.cluster      # CLUSTER_PORT (8088), CLUSTER_REPLICAS (2), CLUSTER_FIRST_PORT (8100)
+    python -m ops.cluster      # CLUSTER_PORT (8088), CLUSTER_REPLICAS (2), CLUSTER_FIRST_PORT (8100)
 
 nginx balances three things: users → gateways (port CLUSTER_PORT), gateways → Rasa servers and
-Rasa servers → action servers (two internal ports). A dead server is skipped (connection refused
-is retried on the next one). The counsellors' page is pinned per client address (ip_hash),
-because a counsellor's login lives in the replica that made it.
+Rasa servers → action servers (two internal ports); its configuration is the template beside
+this file (ops/nginx.conf.template). A dead server is skipped (connection refused is retried on
+the next one). The counsellors' page is pinned per client address (ip_hash), because a
+counsellor's login lives in the replica that made it.
 
 Rasa runs with its in-memory lock store here: the gateways already hold each conversation's
 turn across replicas (bot/turn_order.py), and Rasa's Redis lock is not safe across servers
@@ -16,6 +17,7 @@ turn across replicas (bot/turn_order.py), and Rasa's Redis lock is not safe acro
 import dataclasses
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,14 +28,16 @@ from typing import Callable, Dict, Iterator, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bot.launcher import telegram_status
 from bot.private_files import PRIVATE_UMASK, check_private, make_private
-from bot.processes import (ensure_running, gateway_up, raise_interrupt, rasa_model_loaded, serve_until_interrupted,
+from core.settings import Settings, load_settings
+from ops.launcher import telegram_status
+from ops.processes import (ensure_running, gateway_up, raise_interrupt, rasa_model_loaded, serve_until_interrupted,
                            start_action_server, start_gateway, start_nginx, start_rasa, stop_on_exit, with_auth_token)
-from bot.settings import Settings, load_settings
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/radgivning"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+NGINX_TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
 @dataclasses.dataclass
@@ -75,78 +79,32 @@ def plan_cluster(base: Settings, replicas: int, port: int, ports: Iterator[int],
     return ClusterPlan(base, port, rasa_port, action_port, planned, env, directory)
 
 
-def nginx_config(plan: ClusterPlan) -> str:
-    def servers(ports: List[int]) -> str:
-        return "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in ports)
+def fill_template(template: str, values: Dict[str, str]) -> str:
+    """The template with every {{name}} replaced by its value ({{…}} cannot clash with nginx's
+    own $variables); a name without a value is an error, not an empty line."""
+    missing = sorted(set(PLACEHOLDER.findall(template)) - values.keys())
+    if missing:
+        raise KeyError(f"no value for {', '.join(missing)} in the nginx template")
+    return PLACEHOLDER.sub(lambda found: values[found.group(1)], template)
 
-    tmp = plan.directory / "nginx-tmp"
-    gateways = servers([r.gateway.gateway_port for r in plan.replicas])
-    proxy_to_gateways = """      proxy_http_version 1.1;
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $remote_addr;  # nginx is the edge: nothing before it is believed
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_read_timeout 3600s;
-      proxy_next_upstream error timeout;
-"""
-    internal = """      client_max_body_size 0;  # trackers sent to the action servers grow with the conversation
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_read_timeout 120s;
-      proxy_next_upstream error timeout;
-"""
-    return f"""# Written by bot/cluster.py for this run; edit that file, not this one.
-{"user root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {plan.directory}/nginx.pid;
-error_log {plan.base.var_dir}/logs/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;  # addresses and URLs of people seeking help are not logged
-  client_body_temp_path {tmp}/body;
-  proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi;
-  scgi_temp_path {tmp}/scgi;
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}
-  upstream gateways {{
-{gateways}    keepalive 64;
-  }}
-  upstream counsellor_page {{
-    ip_hash;
-{gateways}  }}
-  upstream rasa_servers {{
-{servers([r.rasa.rasa_port for r in plan.replicas])}    keepalive 64;
-  }}
-  upstream action_servers {{
-{servers([r.action.action_port for r in plan.replicas])}    keepalive 64;
-  }}
-  server {{
-    listen 127.0.0.1:{plan.port};
-    client_max_body_size 64k;  # what the gateway accepts anyway
-    location / {{
-      proxy_pass http://gateways;
-{proxy_to_gateways}    }}
-    location /radgiver {{
-      proxy_pass http://counsellor_page;
-{proxy_to_gateways}    }}
-  }}
-  server {{
-    listen 127.0.0.1:{plan.rasa_port};
-    location / {{
-      proxy_pass http://rasa_servers;
-{internal}    }}
-  }}
-  server {{
-    listen 127.0.0.1:{plan.action_port};
-    location / {{
-      proxy_pass http://action_servers;
-{internal}    }}
-  }}
-}}
-"""
+
+def nginx_config(plan: ClusterPlan) -> str:
+    """nginx's configuration for the plan, from NGINX_TEMPLATE (ops/nginx.conf.template)."""
+    def servers(ports: List[int]) -> str:
+        return "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in ports)
+
+    return fill_template(NGINX_TEMPLATE.read_text(encoding="utf-8"), {
+        "user": "user root;" if os.geteuid() == 0 else "",
+        "cluster_dir": str(plan.directory),
+        "var_dir": str(plan.base.var_dir),
+        "temp_dir": str(plan.directory / "nginx-tmp"),
+        "gateway_servers": servers([r.gateway.gateway_port for r in plan.replicas]),
+        "rasa_servers": servers([r.rasa.rasa_port for r in plan.replicas]),
+        "action_servers": servers([r.action.action_port for r in plan.replicas]),
+        "port": str(plan.port),
+        "rasa_port": str(plan.rasa_port),
+        "action_port": str(plan.action_port),
+    })
 
 
 def ensure_database(url: str) -> None:
@@ -231,10 +189,10 @@ def restart_the_dead(running: RunningCluster) -> None:
 
 
 def default_env(settings: Settings) -> Dict[str, str]:
-    """PostgreSQL and Redis on this machine unless the environment names others."""
+    """PostgreSQL and Redis on this machine unless the settings (the environment) name others."""
     tracker = settings.tracker_store_url or DEFAULT_POSTGRES
     # The replicas share VAR_DIR, so they read the same pseudonym secret (var/sender_id_secret).
-    return {"TRACKER_STORE_URL": tracker, "DATABASE_URL": os.environ.get("DATABASE_URL") or tracker,
+    return {"TRACKER_STORE_URL": tracker, "DATABASE_URL": settings.database_url or tracker,
             "GATEWAY_REDIS_URL": settings.gateway_redis_url or DEFAULT_REDIS, "LOCK_STORE_URL": ""}
 
 
@@ -242,12 +200,11 @@ def main() -> int:
     settings = with_auth_token(load_settings())
     os.umask(PRIVATE_UMASK)
     make_private(settings.var_dir)
-    port = int(os.environ.get("CLUSTER_PORT", "8088"))
-    replicas = int(os.environ.get("CLUSTER_REPLICAS", "2"))
+    port, replicas = settings.cluster.port, settings.cluster.replicas
     env = default_env(settings)
     for url in {env["TRACKER_STORE_URL"], env["DATABASE_URL"]}:
         ensure_database(url)
-    plan = plan_cluster(settings, replicas, port, itertools.count(int(os.environ.get("CLUSTER_FIRST_PORT", "8100"))), env)
+    plan = plan_cluster(settings, replicas, port, itertools.count(settings.cluster.first_port), env)
     signal.signal(signal.SIGTERM, raise_interrupt)
     print(f"Starting nginx and {replicas} × (gateway, Rasa, action server) (about a minute) ...", flush=True)
     running: Optional[RunningCluster] = None

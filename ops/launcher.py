@@ -1,7 +1,7 @@
 """Starts the assistant on the embedded defaults: action server, Rasa server and gateway.
 
-    python -m bot.launcher           # servers until Ctrl-C
-    python -m bot.launcher --shell   # action server + a chat in this terminal
+    python -m ops.launcher           # servers until Ctrl-C
+    python -m ops.launcher --shell   # action server + a chat in this terminal
 """
 import argparse
 import os
@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 
-from bot.private_files import PRIVATE_UMASK, check_private, make_private
-from bot.processes import (ensure_running, process_env, raise_interrupt, serve_until_interrupted,
-                           start_action_server, start_gateway, start_rasa, stop_on_exit, wait_until_ready,
-                           with_auth_token)
 from bot.endpoints import write_endpoints
-from bot.settings import PROJECT_ROOT, load_settings
+from bot.private_files import PRIVATE_UMASK, check_private, make_private
+from core.settings import PROJECT_ROOT, load_settings
+from ops.processes import (ensure_running, process_env, raise_interrupt, serve_until_interrupted, start_action_server,
+                           start_gateway, start_rasa, stop_on_exit, wait_until_ready, with_auth_token)
 
 
 def telegram_status(settings) -> str:

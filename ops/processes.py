@@ -20,13 +20,14 @@ from typing import Callable, Dict, List, NoReturn, Optional
 
 from bot.endpoints import write_endpoints
 from bot.private_files import PRIVATE_UMASK
-from bot.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings, child_environment
 
 BIN = Path(sys.executable).parent
 
 
 def process_env(settings: Settings) -> Dict[str, str]:
-    env = dict(os.environ)
+    """A child's environment: this process's (core/settings.py child_environment), with the settings."""
+    env = child_environment()
     env.update(
         ACTION_SERVER_URL=settings.action_server_url,
         RASA_HOST=settings.rasa_host,
@@ -78,7 +79,7 @@ def start_gateway(settings: Settings, log_name: str = "gateway.log", **extra_env
 
 
 def start_nginx(config: Path, log: Path) -> subprocess.Popen:
-    """Debian's nginx in the foreground with the given configuration (bot/cluster.py writes it)."""
+    """Debian's nginx in the foreground with the given configuration (ops/cluster.py writes it)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with open_private_log(log) as output:
         return subprocess.Popen([nginx, "-c", str(config), "-p", str(config.parent), "-e", str(log)], stdout=output,

@@ -1,4 +1,4 @@
-"""The action server: rasa-sdk's executor behind two guards (bot/processes.py starts it).
+"""The action server: rasa-sdk's executor behind two guards (ops/processes.py starts it).
 
 - Only Rasa may run actions: every call carries the shared secret header (endpoints.yml sets it
   from the environment). Without it, a forged tracker could book or cancel.
@@ -7,6 +7,10 @@
   and the exception's type, and the user gets a kind answer in a normal reply.
 
     python -m services.action_server   (ACTION_PORT, ACTION_HOST, ACTION_SERVER_SECRET)
+
+Its settings (core/settings.py: the action_server section, its host and port) are read once at
+start; the actions' clock and booking limits are put in place from them (actions/clock.py,
+actions/limits.py).
 """
 import json
 import logging
@@ -19,13 +23,12 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 from sanic import Sanic, response
 
+from actions import clock, limits
+from core.settings import ActionServerSettings, load_settings
 from services.internal_secrets import ACTION_HEADER, ACTION_SECRET_ENV, matches, required
 from services.private_logs import exception_types, keep_text_out_of_logs
 
 log = logging.getLogger("actions.server")
-# Fault injection for the privacy test (tests/test_security.py): every action raises, with
-# the user's text in the exception, after it has run. Never set in production.
-FAIL_ON_PURPOSE_ENV = "ACTIONS_FAIL_ON_PURPOSE"
 
 
 def failure_reply(call: Dict[str, Any]) -> Dict[str, Any]:
@@ -76,11 +79,20 @@ def failing_on_purpose(executor: ActionExecutor) -> None:
     executor.actions = {name: failing(action) for name, action in executor.actions.items()}
 
 
-def create_app(secret: str) -> Sanic:
+def set_up_actions(settings: ActionServerSettings) -> None:
+    """The actions' clock (real time unless a clock file is set) and their booking limits."""
+    clock.use(clock.Clock(settings.clock_file))
+    limits.use(settings.limits)
+
+
+def create_app(secret: str, fail_on_purpose: bool = False) -> Sanic:
+    """`fail_on_purpose`: fault injection for the privacy test (tests/test_security.py, the
+    settings' ACTIONS_FAIL_ON_PURPOSE): every action raises, with the user's text in the
+    exception, after it has run. Never set in production."""
     app = Sanic("actions", configure_logging=False)
     executor = ActionExecutor()
     executor.register_package("actions")
-    if os.environ.get(FAIL_ON_PURPOSE_ENV) == "1":
+    if fail_on_purpose:
         failing_on_purpose(executor)
 
     @app.get("/health")
@@ -123,9 +135,10 @@ def create_app(secret: str) -> Sanic:
 def main() -> None:
     keep_text_out_of_logs()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = create_app(required(ACTION_SECRET_ENV))
-    app.run(os.environ.get("ACTION_HOST", "127.0.0.1"), int(os.environ.get("ACTION_PORT", "5055")),
-            access_log=False, workers=1)
+    settings = load_settings()
+    set_up_actions(settings.action_server)
+    app = create_app(required(ACTION_SECRET_ENV), fail_on_purpose=settings.action_server.fail_on_purpose)
+    app.run(settings.action_host, settings.action_port, access_log=False, workers=1)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """The secrets the gateway, Rasa and the action server share, and the headers that carry them.
 
-They travel through the environment only (never the command line, where `ps` shows them).
+They travel through the environment only (never the command line, where `ps` shows them);
+core/settings.py reads them there (required_secret).
 """
 import hmac
-import os
+
+from core.settings import required_secret
 
 GATEWAY_HEADER = "X-Gateway-Secret"  # gateway → Rasa's channel
 ACTION_HEADER = "X-Action-Secret"    # Rasa → action server
@@ -13,10 +15,7 @@ ACTION_SECRET_ENV = "ACTION_SERVER_SECRET"
 
 def required(name: str) -> str:
     """A secret from the environment; a service never starts open because one is missing."""
-    value = os.environ.get(name, "")
-    if len(value) < 16:
-        raise SystemExit(f"{name} must be set (at least 16 characters); bot/processes.py sets it")
-    return value
+    return required_secret(name)
 
 
 def matches(given: str, expected: str) -> bool:

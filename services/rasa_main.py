@@ -1,4 +1,4 @@
-"""`rasa run` as bot/processes.py starts it: the API token comes from the environment, not the
+"""`rasa run` as ops/processes.py starts it: the API token comes from the environment, not the
 command line (where `ps` would show it to every user of the host), and log records carry no
 conversation text (services/private_logs.py).
 

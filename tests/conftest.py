@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bot.processes import free_port  # noqa: E402,F401 (tests import it from here)
+from ops.processes import free_port  # noqa: E402,F401 (tests import it from here)
 
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
@@ -71,7 +71,7 @@ class Stack:
     """The real action server, Rasa server and gateway, started once per test session."""
 
     def __init__(self, settings) -> None:
-        from bot.processes import start_action_server, start_rasa
+        from ops.processes import start_action_server, start_rasa
         self.settings = settings
         self.clock_file = Path(os.environ["ACTION_CLOCK_FILE"])
         self.host_page_port = free_port()  # a page on another origin that embeds the widget
@@ -81,7 +81,7 @@ class Stack:
         self.gateway = self._start_gateway()
 
     def _start_gateway(self):
-        from bot.processes import start_gateway
+        from ops.processes import start_gateway
         origins = f"{self.settings.gateway_url},http://localhost:{self.settings.gateway_port},{self.host_page_origin}"
         # every test's visitor comes from 127.0.0.1: the per-address limits are tested on gateways of their own
         return start_gateway(self.settings, WEB_ALLOWED_ORIGINS=origins, WEB_ADDRESS_MESSAGES="1000",
@@ -91,12 +91,12 @@ class Stack:
     ACTION_ENV = {"BOOKINGS_PER_ADDRESS_PER_DAY": "100000"}
 
     def stop_action_server(self) -> None:
-        from bot.processes import stop
+        from ops.processes import stop
         stop([self.action_server])
 
     def restart_action_server(self, **extra_env: str) -> None:
         """The action server again, with extra environment (none: as the session started it)."""
-        from bot.processes import action_server_up, start_action_server, stop
+        from ops.processes import action_server_up, start_action_server, stop
         stop([self.action_server])
         self.action_server = start_action_server(self.settings, **{**self.ACTION_ENV, **extra_env})
         deadline = time.monotonic() + 60
@@ -105,7 +105,7 @@ class Stack:
             time.sleep(0.3)
 
     def restart_gateway(self) -> None:
-        from bot.processes import stop, wait_for_gateway
+        from ops.processes import stop, wait_for_gateway
         stop([self.gateway])
         self.gateway = self._start_gateway()
         wait_for_gateway(self.settings, self.gateway)
@@ -115,21 +115,21 @@ class Stack:
         return load_secret(self.settings)
 
     def wait_until_ready(self, timeout: float = 300) -> None:
-        from bot.processes import wait_until_ready
+        from ops.processes import wait_until_ready
         wait_until_ready(self.settings, [self.action_server, self.rasa, self.gateway], timeout, need_gateway=True)
 
     def stop_rasa(self) -> None:
-        from bot.processes import stop
+        from ops.processes import stop
         stop([self.rasa])
 
     def start_rasa(self) -> None:
         """Starts Rasa again on the same port and tracker store; returns once its model is loaded."""
-        from bot.processes import start_rasa, wait_until_ready
+        from ops.processes import start_rasa, wait_until_ready
         self.rasa = start_rasa(self.settings)
         wait_until_ready(self.settings, [self.action_server, self.rasa], timeout=300)
 
     def stop(self) -> None:
-        from bot.processes import stop
+        from ops.processes import stop
         stop([self.gateway, self.rasa, self.action_server])
 
 
@@ -137,7 +137,7 @@ class Stack:
 def stack(tmp_path_factory):
     import secrets
     from bot.passwords import hash_password
-    from bot.settings import Settings
+    from core.settings import Settings
     var_dir = tmp_path_factory.mktemp("var")
     clock_file = var_dir / "action_clock"
     clock_file.write_text(RISK_CHECK_NOW)

@@ -19,8 +19,8 @@ import redis
 import requests
 import sqlalchemy as sa
 
-from bot.cluster import plan_cluster, restart_the_dead, start_cluster, wait_for_cluster
-from bot.processes import action_server_up, stop
+from ops.cluster import plan_cluster, restart_the_dead, start_cluster, wait_for_cluster
+from ops.processes import action_server_up, stop
 from bot.pseudonyms import Pseudonyms, load_secret
 from tests.conftest import free_port, postgres_url, visitor_socket  # noqa: F401 (fixture)
 from tests.fake_telegram import FakeTelegram

@@ -6,7 +6,7 @@ import re
 import pytest
 import requests
 
-from bot.processes import start_gateway, stop, wait_for_gateway
+from ops.processes import start_gateway, stop, wait_for_gateway
 from tests.conftest import COUNSELLOR_PASSWORD, counsellor_login, free_port
 
 USER = "radgiver-side"

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.gateway import create_app
-from bot.settings import load_settings
+from core.settings import load_settings
 from bot.texts import gateway_text
 from core.protocol import DELETE_MARKER
 

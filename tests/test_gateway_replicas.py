@@ -9,7 +9,7 @@ import pytest
 import redis
 import requests
 
-from bot.processes import start_gateway, stop, wait_for_gateway
+from ops.processes import start_gateway, stop, wait_for_gateway
 from tests.conftest import free_port, visitor_socket
 
 GATEWAY_REDIS_URL = "redis://127.0.0.1:6379/4"

@@ -9,7 +9,7 @@ import redis
 import requests
 import sqlalchemy as sa
 
-from bot.processes import start_rasa, stop, wait_until_ready
+from ops.processes import start_rasa, stop, wait_until_ready
 from tests.conftest import free_port, post_to_rasa, postgres_url  # noqa: F401 (fixture)
 
 REDIS_URL = "redis://127.0.0.1:6379/3"

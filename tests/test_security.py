@@ -22,7 +22,7 @@ CHAT = {}  # the gateway these tests chat through: their own, so no other test's
 @pytest.fixture(scope="module", autouse=True)
 def chat_gateway(stack):
     import dataclasses
-    from bot.processes import start_gateway, stop, wait_for_gateway
+    from ops.processes import start_gateway, stop, wait_for_gateway
     from tests.conftest import free_port
     settings = dataclasses.replace(stack.settings, gateway_port=free_port())
     gateway = start_gateway(settings, "gateway-security.log", WEB_ADDRESS_MESSAGES="100000",
@@ -211,7 +211,7 @@ def test_a_forged_or_odd_answer_gets_an_answer_not_a_crash(stack):
 def limited(stack):
     """A gateway of its own with low limits; addresses come from X-Forwarded-For."""
     import dataclasses
-    from bot.processes import start_gateway, stop, wait_for_gateway
+    from ops.processes import start_gateway, stop, wait_for_gateway
     from tests.conftest import free_port
     settings = dataclasses.replace(stack.settings, gateway_port=free_port())
     gateway = start_gateway(settings, "gateway-security-limits.log", TRUSTED_PROXIES="127.0.0.1",

@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from bot.processes import start_gateway, stop, wait_for_gateway
+from ops.processes import start_gateway, stop, wait_for_gateway
 from tests.conftest import ROOT, free_port, reference_and_pin
 from tests.fake_telegram import FakeTelegram
 

@@ -350,7 +350,7 @@ def test_one_session_flooding_gets_one_warning_then_is_refused(stack):
 
 def test_one_address_is_limited_across_sessions(stack):
     import dataclasses
-    from bot.processes import start_gateway, stop, wait_for_gateway
+    from ops.processes import start_gateway, stop, wait_for_gateway
     from tests.conftest import free_port
 
     settings = dataclasses.replace(stack.settings, gateway_port=free_port())

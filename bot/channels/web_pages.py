@@ -8,7 +8,8 @@ from aiohttp import web
 
 from bot.settings import Settings
 from bot.texts import PRIVACY_PAGES, privacy_path
-from core.content import CONTENT_DIR, load, service_details
+from core.content import service_details
+from core.settings import content_dir, phone_retention_days
 
 ASSETS = Path(__file__).resolve().parent.parent / "web"
 
@@ -38,9 +39,9 @@ class WebPages:
         """The privacy page in Bokmål (/personvern) or English (/privacy), with the service's details
         and retention filled in."""
         language = "en" if request.path == privacy_path("en") else "nb"
-        return self.filled_page(CONTENT_DIR / PRIVACY_PAGES[language], {
+        return self.filled_page(content_dir() / PRIVACY_PAGES[language], {
             **service_details(), "retention_days": f"{self.settings.conversation_retention_days:g}",
-            "phone_days": str(load("booking.yml")["phone_retention_days"])})
+            "phone_days": f"{phone_retention_days():g}"})
 
     async def asset(self, request: web.Request) -> web.Response:
         name = request.path.lstrip("/")
