@@ -13,6 +13,7 @@ from core.settings import (ActionServerSettings, BookingLimits, ClusterSettings,
 
 def test_sections_come_from_the_environment_when_the_settings_are_loaded(monkeypatch, tmp_path):
     monkeypatch.setenv("COUNSELLOR_USER", "vakt")
+    monkeypatch.delenv("COUNSELLOR_PASSWORD_HASH", raising=False)  # the stack's, when it runs first
     monkeypatch.setenv("COOKIE_SECURE", "0")
     monkeypatch.setenv("COUNSELLOR_SESSION_SECONDS", "60")
     monkeypatch.setenv("BOOKINGS_PER_ADDRESS_PER_DAY", "100000")
