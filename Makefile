@@ -50,8 +50,12 @@ pytest: train
 
 test: validate train test-stories pytest
 
-# The fast loop: every test that needs no trained model and no servers (no training).
+# The fast loop: lint, format and types (pyproject.toml), then every test that needs no trained
+# model and no servers (no training).
 check: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -m unit tests
 
 bench: train

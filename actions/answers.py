@@ -8,6 +8,7 @@
   who writes about their own sexual thoughts about children, the help that exists for them.
 Both remember the topic answered (slot `last_topic`) for follow-up questions.
 """
+
 import json
 from typing import Any, Dict, List, Optional, Text
 
@@ -15,8 +16,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from core.content import language_of, load, text_in
 from actions.crisis_context import crisis_reminder
+from core.content import language_of, load, text_in
 from core.phrase_matcher import PhraseMatcher
 
 RETRIEVAL_PREFIX = "faq/"
@@ -48,8 +49,7 @@ class ActionAfterAnswer(Action):
     def name(self) -> Text:
         return "action_after_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         topic = answered_topic(tracker)
         if not has_answer(topic, domain):
             return []
@@ -67,15 +67,16 @@ class ActionAfterAnswer(Action):
 
 def answer_mentions(domain: Dict[Text, Any], response: str, words: str) -> bool:
     """True when a response of the domain already says `words` (a number, say) in some variation."""
-    return any(words in (variation.get("text") or "") for variation in (domain.get("responses") or {}).get(response, []))
+    return any(
+        words in (variation.get("text") or "") for variation in (domain.get("responses") or {}).get(response, [])
+    )
 
 
 class ActionAfterCrisis(Action):
     def name(self) -> Text:
         return "action_after_crisis"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         crisis = (tracker.latest_message.get("intent") or {}).get("name")
         events: List[EventType] = []
         language = language_of(tracker)
@@ -84,8 +85,11 @@ class ActionAfterCrisis(Action):
         if urges and PhraseMatcher({"own": urges["phrases"]}).best_match(text):
             dispatcher.utter_message(text=text_in(urges, language))
         minor = load("answers.yml").get("minor") or {}
-        if minor and PhraseMatcher({"minor": minor["patterns"]}).best_match(text) \
-                and not answer_mentions(domain, f"utter_{crisis}", minor["unless_answer_has"]):
+        if (
+            minor
+            and PhraseMatcher({"minor": minor["patterns"]}).best_match(text)
+            and not answer_mentions(domain, f"utter_{crisis}", minor["unless_answer_has"])
+        ):
             dispatcher.utter_message(text=text_in(minor, language))
         topic = (tracker.latest_message or {}).get("deferred_topic")
         if not has_answer(topic, domain):

@@ -4,22 +4,18 @@ Slots are extracted here (custom mappings) so that a question or a crisis in the
 form is not taken as an answer: nothing is extracted, the form rejects, and the rules answer the
 question first and then return to the form.
 """
+
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import clock
-from core import dates
-from core.availability import Schedule
-from core.booking_store import BookingStore, NotFound, SlotTaken
+from actions import clock, limits
 from actions.channel_choice import ChannelChoice, channel_choice
 from actions.crisis_context import crisis_reminder
-from core.content import buttons_in, language_of, latest_intent, load, service_details, text_in
-from core.dates import describe_week
 from actions.form_reading import (
     MISSES_KEY,
     heard_first,
@@ -33,20 +29,33 @@ from actions.form_reading import (
     payload_entities,
     without_ordinals,
 )
-from actions import limits
-from core.booking_pins import new_pin, pin_hash, pin_in_text, pin_matches
-from core.reference_codes import codes_in_text, looks_like_code, normalise_code
 from actions.time_wishes import parse_wish, ruled_out_days
-from core.phrase_matcher import PhraseMatcher
+from core import dates
+from core.availability import Schedule
+from core.booking_pins import new_pin, pin_hash, pin_in_text, pin_matches
+from core.booking_store import BookingStore, NotFound, SlotTaken
+from core.content import buttons_in, language_of, latest_intent, load, service_details, text_in
+from core.dates import describe_week
 from core.phone_numbers import handle_in, handle_text, masked_phone, norwegian_phone
+from core.phrase_matcher import PhraseMatcher
 from core.protocol import CLIENT, EXPECTS_PHONE, TURN
+from core.reference_codes import codes_in_text, looks_like_code, normalise_code
 from core.settings import load_settings, phone_retention_days
 from core.text_normalise import normalise
 
 MAX_OFFERED = 4
 OTHER_TIMES = "other_times"
-BOOKING_SLOTS = ("booking_channel", "booking_slot", "booking_phone", "booking_confirmed",
-                 "booking_wish", "booking_offered", "booking_not_channels", "booking_not_days", MISSES_KEY)
+BOOKING_SLOTS = (
+    "booking_channel",
+    "booking_slot",
+    "booking_phone",
+    "booking_confirmed",
+    "booking_wish",
+    "booking_offered",
+    "booking_not_channels",
+    "booking_not_days",
+    MISSES_KEY,
+)
 # What cancelling or moving a booking keeps while it runs; cleared when it ends either way.
 MANAGE_SLOTS = ("booking_moving", "manage_action", "manage_confirmed", "booking_pin")
 VERIFIED = "verified"  # booking_pin once the reference and PIN matched
@@ -113,8 +122,12 @@ def booking_refusal(tracker: Tracker) -> Optional[str]:
     upcoming = upcoming_bookings_of(tracker)
     if len(upcoming) >= limits.BOOKINGS_PER_SESSION:
         first = upcoming[0]
-        return say("one_booking_already", tracker, time=format_time(first.slot_start, language, plan),
-                   channel=text_in(texts()["channel_names"][first.channel], language))
+        return say(
+            "one_booking_already",
+            tracker,
+            time=format_time(first.slot_start, language, plan),
+            channel=text_in(texts()["channel_names"][first.channel], language),
+        )
     made_today = store().recent_bookings_of_client(client_of(tracker), clock.now() - timedelta(days=1))
     if made_today >= limits.BOOKINGS_PER_CLIENT_PER_DAY:
         return say("too_many_bookings", tracker, hours=hours_of("phone", tracker))
@@ -193,8 +206,9 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             return clear_booking_slots() + [SlotSet("requested_slot", None), ActiveLoop(None)]
         return await super().run(dispatcher, tracker, domain)
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: Dict[Text, Any]) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Text]:
         if tracker.slots.get("booking_channel") not in (None, "phone") or tracker.slots.get("booking_moving"):
             return [slot for slot in domain_slots if slot != "booking_phone"]  # a move keeps the booking's number
         return domain_slots
@@ -242,7 +256,9 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         if choice.wanted and choice.wanted != current:
             values["booking_channel"] = choice.wanted
             if current:  # a change of mind: the time stays if the new channel has it
-                dispatcher.utter_message(text=say("channel_changed", tracker, channel=channel_name(choice.wanted, tracker)))
+                dispatcher.utter_message(
+                    text=say("channel_changed", tracker, channel=channel_name(choice.wanted, tracker))
+                )
                 slot = tracker.get_slot("booking_slot")
                 if slot and not schedule().is_slot(datetime.fromisoformat(slot), choice.wanted):
                     values["booking_slot"] = None
@@ -264,8 +280,10 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         if wish.understood and ordinal_choice(text, ["x"]):
             # "den første på torsdag": the first free time on Thursday, offered or not
             channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
-            free = [slot.isoformat() for slot in
-                    store().free_slots(plan, now_local(plan), MAX_OFFERED, wish.start, wish.end, channel)]
+            free = [
+                slot.isoformat()
+                for slot in store().free_slots(plan, now_local(plan), MAX_OFFERED, wish.start, wish.end, channel)
+            ]
             chosen = ordinal_choice(text, free) if free else None
             if chosen:
                 return {"booking_slot": chosen}
@@ -326,8 +344,9 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         if chosen.tzinfo is None:  # never written by the bot's buttons
             return {"booking_slot": None}
         channel = tracker.get_slot("booking_channel")
-        free = store().free_slots(plan, now_local(plan), limit=1, wish_start=chosen,
-                                  wish_end=chosen + plan.slot_length, channel=channel)
+        free = store().free_slots(
+            plan, now_local(plan), limit=1, wish_start=chosen, wish_end=chosen + plan.slot_length, channel=channel
+        )
         if not plan.is_slot(chosen, channel) or not free:
             dispatcher.utter_message(text=say("slot_gone", tracker))
             return {"booking_slot": None, "booking_confirmed": None}
@@ -362,14 +381,20 @@ def closed_for_wish(tracker: Tracker) -> Optional[str]:
     start, end = wish_window(tracker.get_slot("booking_wish"), plan)
     if start is None or store().free_slots(plan, now_local(plan), 1, start, end):
         return None
-    return say("closed_for_wish", tracker, wish=describe_wish(start, end, language_of(tracker), plan),
-               hours=hours_of(None, tracker))
+    return say(
+        "closed_for_wish",
+        tracker,
+        wish=describe_wish(start, end, language_of(tracker), plan),
+        hours=hours_of(None, tracker),
+    )
 
 
 def way_out(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """After too many misses: the phone, a person, or leaving the form."""
-    dispatcher.utter_message(text=say("way_out", tracker, hours=hours_of("phone", tracker)),
-                             buttons=buttons_in(texts()["way_out_buttons"], language_of(tracker)))
+    dispatcher.utter_message(
+        text=say("way_out", tracker, hours=hours_of("phone", tracker)),
+        buttons=buttons_in(texts()["way_out_buttons"], language_of(tracker)),
+    )
     return [SlotSet(MISSES_KEY, None)]
 
 
@@ -383,14 +408,19 @@ class ActionAskBookingChannel(Action):
         language = language_of(tracker)
         ruled_out = set(tracker.get_slot("booking_not_channels") or [])
         choices = [c for c in schedule().channels if c not in ruled_out] or list(schedule().channels)
-        buttons = [{"title": channel_name(c, tracker), "payload": f'/inform{{"booking_channel": "{c}"}}'}
-                   for c in choices]
+        buttons = [
+            {"title": channel_name(c, tracker), "payload": f'/inform{{"booking_channel": "{c}"}}'} for c in choices
+        ]
         if misses(tracker):
             text = say("reask_channel", tracker)
         elif ruled_out:
             joiner = " or " if language == "en" else " eller "
-            text = say("ask_channel_without", tracker, ruled_out=joiner.join(channel_name(c, tracker) for c in ruled_out),
-                       choices=joiner.join(channel_name(c, tracker) for c in choices))
+            text = say(
+                "ask_channel_without",
+                tracker,
+                ruled_out=joiner.join(channel_name(c, tracker) for c in ruled_out),
+                choices=joiner.join(channel_name(c, tracker) for c in choices),
+            )
         else:
             text = say("ask_channel", tracker)
         reminder = crisis_reminder(tracker, within=1)
@@ -426,7 +456,8 @@ def describe_wish(start: datetime, end: Optional[datetime], language: str, plan:
     if end is None:
         return ("after " if language == "en" else "etter ") + format_time(start, language, plan)
     return ("between {} and {}" if language == "en" else "mellom {} og {}").format(
-        format_time(start, language, plan), format_time(end, language, plan))
+        format_time(start, language, plan), format_time(end, language, plan)
+    )
 
 
 class ActionAskBookingSlot(Action):
@@ -455,13 +486,25 @@ class ActionAskBookingSlot(Action):
         if misses(tracker):
             intro = say("wish_not_understood", tracker)
         elif start and offered:
-            intro = say("propose_slot", tracker, time=format_time(offered[0], language, plan),
-                        channel=channel_name(channel, tracker) if channel else "")
+            intro = say(
+                "propose_slot",
+                tracker,
+                time=format_time(offered[0], language, plan),
+                channel=channel_name(channel, tracker) if channel else "",
+            )
         elif start:
             intro = say("no_slot_in_wish", tracker, wish=describe_wish(start, end, language, plan))
             if channel:
-                intro = say("channel_hours", tracker, channel=channel_name(channel, tracker).capitalize(),
-                            hours=hours_of(channel, tracker)) + " " + intro
+                intro = (
+                    say(
+                        "channel_hours",
+                        tracker,
+                        channel=channel_name(channel, tracker).capitalize(),
+                        hours=hours_of(channel, tracker),
+                    )
+                    + " "
+                    + intro
+                )
         else:
             intro = say("ask_slot", tracker, channel=channel_name(channel, tracker) if channel else "")
         if not offered:
@@ -469,10 +512,16 @@ class ActionAskBookingSlot(Action):
         if not offered:
             dispatcher.utter_message(text=say("no_slots_at_all", tracker))
             return [SlotSet("booking_offered", [])]
-        buttons = [{"title": format_time(slot, language, plan),
-                    "payload": f'/inform{{"booking_slot": "{slot.isoformat()}"}}'} for slot in offered]
-        buttons.append({"title": text_in(texts()["other_times"], language),
-                        "payload": f'/inform{{"booking_wish": "{OTHER_TIMES}"}}'})
+        buttons = [
+            {"title": format_time(slot, language, plan), "payload": f'/inform{{"booking_slot": "{slot.isoformat()}"}}'}
+            for slot in offered
+        ]
+        buttons.append(
+            {
+                "title": text_in(texts()["other_times"], language),
+                "payload": f'/inform{{"booking_wish": "{OTHER_TIMES}"}}',
+            }
+        )
         dispatcher.utter_message(text=intro, buttons=buttons)
         if channel == "phone":  # the time and the number often come together ("torsdag, 912 34 567")
             dispatcher.utter_message(json_message=EXPECTS_PHONE)
@@ -486,8 +535,9 @@ class ActionAskBookingPhone(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         if needs_way_out(tracker):
             return way_out(dispatcher, tracker)
-        dispatcher.utter_message(text=say("reask_phone" if misses(tracker) else "ask_phone", tracker,
-                                          phone_days=phone_retention_days()))
+        dispatcher.utter_message(
+            text=say("reask_phone" if misses(tracker) else "ask_phone", tracker, phone_days=phone_retention_days())
+        )
         # Tells the gateway that the next message may hold a phone number it should not mask.
         dispatcher.utter_message(json_message=EXPECTS_PHONE)
         return []
@@ -496,12 +546,18 @@ class ActionAskBookingPhone(Action):
 def summary(tracker: Tracker, plan: Schedule) -> str:
     language = language_of(tracker)
     channel = tracker.get_slot("booking_channel")
-    lines = [say("summary_time", tracker, time=format_time(datetime.fromisoformat(tracker.get_slot("booking_slot")),
-                                                             language, plan)),
-             say("summary_channel", tracker, channel=text_in(texts()["channel_names"][channel], language))]
+    lines = [
+        say(
+            "summary_time",
+            tracker,
+            time=format_time(datetime.fromisoformat(tracker.get_slot("booking_slot")), language, plan),
+        ),
+        say("summary_channel", tracker, channel=text_in(texts()["channel_names"][channel], language)),
+    ]
     if channel == "phone":
-        lines.append(say("summary_phone", tracker, phone=masked_phone(phone_of(tracker.get_slot("booking_phone"),
-                                                                                tracker))))
+        lines.append(
+            say("summary_phone", tracker, phone=masked_phone(phone_of(tracker.get_slot("booking_phone"), tracker)))
+        )
     return "\n".join(lines)
 
 
@@ -561,24 +617,39 @@ class ActionSubmitBooking(Action):
                 booking = store().move(moving, slot, plan.counsellors_per_slot)
             else:
                 phone = phone_of(tracker.get_slot("booking_phone"), tracker) if channel == "phone" else None
-                booking = store().book(slot, channel, plan.counsellors_per_slot, sender_id=tracker.sender_id,
-                                       phone=phone, request_key=request_key(tracker), client_key=client_of(tracker))
+                booking = store().book(
+                    slot,
+                    channel,
+                    plan.counsellors_per_slot,
+                    sender_id=tracker.sender_id,
+                    phone=phone,
+                    request_key=request_key(tracker),
+                    client_key=client_of(tracker),
+                )
                 store().drop_phone_handles(tracker.sender_id)  # the number now lives in the booking only
                 pin = new_pin()  # a retried turn gets a new one: only the PIN shown last works
                 store().set_pin_hash(booking.reference, pin_hash(booking.reference, pin))
         except SlotTaken:
             dispatcher.utter_message(text=say("slot_taken_at_confirm", tracker))
-            return [SlotSet("booking_slot", None), SlotSet("booking_confirmed", None),
-                    SlotSet("booking_wish", f"after|{slot.isoformat()}"), FollowupAction("booking_form")]
+            return [
+                SlotSet("booking_slot", None),
+                SlotSet("booking_confirmed", None),
+                SlotSet("booking_wish", f"after|{slot.isoformat()}"),
+                FollowupAction("booking_form"),
+            ]
         when = format_time(booking.slot_start, language, plan)
         if moving:
             dispatcher.utter_message(text=say("moved", tracker, time=when, reference=booking.reference))
         else:
             dispatcher.utter_message(text=say("booked", tracker, reference=booking.reference, pin=pin))
-            dispatcher.utter_message(text=text_in(texts()["next_steps"][channel], language).format(
-                **service_details(), time=when))
-        return clear_booking_slots() + [SlotSet("booking_reference", booking.reference),
-                                        SlotSet("booking_moving", None), SlotSet("booking_pin", None)]
+            dispatcher.utter_message(
+                text=text_in(texts()["next_steps"][channel], language).format(**service_details(), time=when)
+            )
+        return clear_booking_slots() + [
+            SlotSet("booking_reference", booking.reference),
+            SlotSet("booking_moving", None),
+            SlotSet("booking_pin", None),
+        ]
 
 
 # --- cancel or move a booking by its reference ------------------------------------------------
@@ -629,8 +700,10 @@ def code_key(reference: str) -> str:
 
 def too_many_tries(reference: str, tracker: Tracker) -> bool:
     since = clock.now() - limits.TRIES_WINDOW
-    return (store().count_failed("code", code_key(reference), since) >= limits.FAILED_TRIES_PER_CODE
-            or store().count_failed("client", client_of(tracker), since) >= limits.FAILED_TRIES_PER_CLIENT)
+    return (
+        store().count_failed("code", code_key(reference), since) >= limits.FAILED_TRIES_PER_CODE
+        or store().count_failed("client", client_of(tracker), since) >= limits.FAILED_TRIES_PER_CLIENT
+    )
 
 
 class ValidateManageBookingForm(FormValidationAction):
@@ -709,8 +782,9 @@ class ValidateManageBookingForm(FormValidationAction):
         booking = active_booking(reference)
         if booking is not None and pin_matches(booking.reference, value or "", booking.pin_hash):
             return {"booking_pin": VERIFIED}
-        store().record_failed([("code", code_key(reference)), ("client", client_of(tracker))],
-                              clock.now(), limits.TRIES_WINDOW)
+        store().record_failed(
+            [("code", code_key(reference)), ("client", client_of(tracker))], clock.now(), limits.TRIES_WINDOW
+        )
         # The same answer for an unknown reference and a wrong PIN: a guess learns nothing.
         dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
         return {"booking_reference": None, "booking_pin": None}
@@ -748,13 +822,21 @@ class ActionAskManageConfirmed(Action):
         booking = verified_booking(tracker)
         if booking is None:  # cancelled meanwhile (by the counsellors or another tab)
             dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
-            return [SlotSet("booking_reference", None), SlotSet("booking_pin", None),
-                    SlotSet("requested_slot", "booking_reference")]
+            return [
+                SlotSet("booking_reference", None),
+                SlotSet("booking_pin", None),
+                SlotSet("requested_slot", "booking_reference"),
+            ]
         buttons = buttons_in(texts()["cancel_buttons"], language)
         dispatcher.utter_message(
-            text=say("ask_cancel_confirm", tracker, time=format_time(booking.slot_start, language, plan),
-                     channel=text_in(texts()["channel_names"][booking.channel], language)),
-            buttons=buttons)
+            text=say(
+                "ask_cancel_confirm",
+                tracker,
+                time=format_time(booking.slot_start, language, plan),
+                channel=text_in(texts()["channel_names"][booking.channel], language),
+            ),
+            buttons=buttons,
+        )
         return []
 
 
@@ -776,15 +858,20 @@ class ActionSubmitManageBooking(Action):
             dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
             return reset + [SlotSet("booking_reference", None)]
         if tracker.get_slot("manage_action") == "move":  # the PIN's "verified" stays until the move is made
-            return reset[:2] + [SlotSet("booking_moving", True), SlotSet("booking_channel", booking.channel),
-                            # masked: the number is the booking's, and stays in the bookings store only
-                            SlotSet("booking_phone", masked_phone(booking.phone) if booking.phone else "-"),
-                            SlotSet("booking_slot", None),
-                            SlotSet("booking_confirmed", None), FollowupAction("booking_form")]
+            return reset[:2] + [
+                SlotSet("booking_moving", True),
+                SlotSet("booking_channel", booking.channel),
+                # masked: the number is the booking's, and stays in the bookings store only
+                SlotSet("booking_phone", masked_phone(booking.phone) if booking.phone else "-"),
+                SlotSet("booking_slot", None),
+                SlotSet("booking_confirmed", None),
+                FollowupAction("booking_form"),
+            ]
         if tracker.get_slot("manage_confirmed"):
             store().cancel(reference)
-            dispatcher.utter_message(text=say("cancelled", tracker,
-                                              time=format_time(booking.slot_start, language, plan)))
+            dispatcher.utter_message(
+                text=say("cancelled", tracker, time=format_time(booking.slot_start, language, plan))
+            )
         else:
             dispatcher.utter_message(text=say("kept", tracker))
         return reset

@@ -10,6 +10,7 @@
 
 DATABASE_URL selects the database (default: SQLite in var/bookings.db; core/settings.py).
 """
+
 import argparse
 import sys
 from datetime import datetime, timedelta, timezone
@@ -32,8 +33,9 @@ def local(moment: datetime, plan: Schedule) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m actions.bookings", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m actions.bookings", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list")
     listing.add_argument("--days", type=int, default=7)
@@ -58,8 +60,10 @@ def main(argv=None) -> int:
             for booking in store.bookings_between(now - timedelta(hours=12), now + timedelta(days=args.days)):
                 phone = f"  tlf {booking.phone}" if booking.channel == "phone" and booking.phone else ""
                 nickname = f"  «{booking.nickname}»" if booking.nickname else ""
-                print(f"{local(booking.slot_start, plan)}  {booking.reference}  "
-                      f"{CHANNEL_NAMES.get(booking.channel, booking.channel)}{phone}{nickname}")
+                print(
+                    f"{local(booking.slot_start, plan)}  {booking.reference}  "
+                    f"{CHANNEL_NAMES.get(booking.channel, booking.channel)}{phone}{nickname}"
+                )
         elif args.command == "free":
             for slot in store.free_slots(plan, now, args.limit):
                 print(local(slot, plan))
@@ -79,7 +83,8 @@ def main(argv=None) -> int:
             print(f"{'would erase' if args.dry_run else 'erased'} {count} phone number(s)")
         elif args.command == "audit":
             for entry in AuditLog(store.engine).entries(args.limit):
-                print(f"{local(entry.at, plan)}  {entry.actor}  {entry.event}  {entry.reference or ''}  {entry.address or ''}".rstrip())
+                fields = [local(entry.at, plan), entry.actor, entry.event, entry.reference or "", entry.address or ""]
+                print("  ".join(fields).rstrip())
         elif args.command == "migrate":
             print("schema is up to date")
     except NotFound as error:

@@ -6,6 +6,7 @@ counts as ruled out when a negation stands shortly before it; when several chann
 the last one named wins ("ikke telefon, heller chat"). The words are in content/booking_texts.yml
 (channel_words, negation_words), normalised like the text (ae/o/a for æ/ø/å).
 """
+
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
@@ -33,7 +34,7 @@ def _mentions(tokens: List[str], channel_words: Dict[str, Iterable[str]]) -> Lis
         for entry in entries:
             parts = words(str(entry))
             for start in range(len(tokens) - len(parts) + 1):
-                if tokens[start:start + len(parts)] == parts:
+                if tokens[start : start + len(parts)] == parts:
                     found.append((start, channel))
     return sorted(set(found))
 
@@ -61,7 +62,7 @@ def channel_choice(text: str, channel_words: Dict[str, Iterable[str]], negation_
         mentions = _mentions(tokens, channel_words)
         for number, (position, channel) in enumerate(mentions):
             previous = mentions[number - 1][0] if number else -1
-            if _negated(tokens[previous + 1:], position - previous - 1, negations):
+            if _negated(tokens[previous + 1 :], position - previous - 1, negations):
                 ruled_out.add(channel)
             else:
                 wanted.append(channel)

@@ -8,6 +8,7 @@ conversation benchmark set ACTION_CLOCK_FILE, so a conversation written for "a T
 happens on a Tuesday evening. The file is read at every call, so a test can change the time
 between conversations without a restart; an empty or missing file means real time.
 """
+
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional

@@ -5,6 +5,7 @@ The answer is a window (earliest, latest), because people rarely give a time: th
 counts hours left for PEP from the earliest moment (never promising time that may be gone) and
 test dates from the latest (never a test date that may be too early).
 """
+
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -15,31 +16,125 @@ import dateparser
 from core.text_normalise import normalise
 
 NUMBER_WORDS = {
-    "en": 1, "ett": 1, "ein": 1, "eitt": 1, "one": 1, "a": 1, "an": 1, "to": 2, "two": 2, "tre": 3, "three": 3,
-    "fire": 4, "four": 4, "fem": 5, "five": 5, "seks": 6, "six": 6, "sju": 7, "syv": 7, "seven": 7,
-    "atte": 8, "eight": 8, "ni": 9, "nine": 9, "ti": 10, "ten": 10, "elleve": 11, "tolv": 12, "twelve": 12,
-    "et par": 2, "eit par": 2, "a couple of": 2, "a couple": 2, "noen": 3, "nokre": 3, "nokon": 3, "a few": 3,
+    "en": 1,
+    "ett": 1,
+    "ein": 1,
+    "eitt": 1,
+    "one": 1,
+    "a": 1,
+    "an": 1,
+    "to": 2,
+    "two": 2,
+    "tre": 3,
+    "three": 3,
+    "fire": 4,
+    "four": 4,
+    "fem": 5,
+    "five": 5,
+    "seks": 6,
+    "six": 6,
+    "sju": 7,
+    "syv": 7,
+    "seven": 7,
+    "atte": 8,
+    "eight": 8,
+    "ni": 9,
+    "nine": 9,
+    "ti": 10,
+    "ten": 10,
+    "elleve": 11,
+    "tolv": 12,
+    "twelve": 12,
+    "et par": 2,
+    "eit par": 2,
+    "a couple of": 2,
+    "a couple": 2,
+    "noen": 3,
+    "nokre": 3,
+    "nokon": 3,
+    "a few": 3,
 }
 UNITS = {  # unit word (normalised) -> (hours per unit, half-width of the window in hours)
-    "time": (1, 0), "timer": (1, 0), "timar": (1, 0), "t": (1, 0), "hour": (1, 0), "hours": (1, 0),
-    "dag": (24, 12), "dager": (24, 12), "dagar": (24, 12), "dogn": (24, 12), "day": (24, 12), "days": (24, 12),
-    "uke": (168, 84), "uker": (168, 84), "veke": (168, 84), "veker": (168, 84), "veka": (168, 84),
-    "week": (168, 84), "weeks": (168, 84),
-    "maned": (720, 360), "maneder": (720, 360), "mnd": (720, 360), "month": (720, 360), "months": (720, 360),
+    "time": (1, 0),
+    "timer": (1, 0),
+    "timar": (1, 0),
+    "t": (1, 0),
+    "hour": (1, 0),
+    "hours": (1, 0),
+    "dag": (24, 12),
+    "dager": (24, 12),
+    "dagar": (24, 12),
+    "dogn": (24, 12),
+    "day": (24, 12),
+    "days": (24, 12),
+    "uke": (168, 84),
+    "uker": (168, 84),
+    "veke": (168, 84),
+    "veker": (168, 84),
+    "veka": (168, 84),
+    "week": (168, 84),
+    "weeks": (168, 84),
+    "maned": (720, 360),
+    "maneder": (720, 360),
+    "mnd": (720, 360),
+    "month": (720, 360),
+    "months": (720, 360),
 }
 WEEKDAYS = {
-    "mandag": 0, "mandagen": 0, "maandag": 0, "monday": 0, "tirsdag": 1, "tysdag": 1, "tuesday": 1,
-    "onsdag": 2, "wednesday": 2, "torsdag": 3, "thursday": 3, "fredag": 4, "friday": 4,
-    "lordag": 5, "laurdag": 5, "saturday": 5, "sondag": 6, "sundag": 6, "sunday": 6,
+    "mandag": 0,
+    "mandagen": 0,
+    "maandag": 0,
+    "monday": 0,
+    "tirsdag": 1,
+    "tysdag": 1,
+    "tuesday": 1,
+    "onsdag": 2,
+    "wednesday": 2,
+    "torsdag": 3,
+    "thursday": 3,
+    "fredag": 4,
+    "friday": 4,
+    "lordag": 5,
+    "laurdag": 5,
+    "saturday": 5,
+    "sondag": 6,
+    "sundag": 6,
+    "sunday": 6,
 }
 PARTS_OF_DAY = {  # normalised word -> (start hour, end hour) of that day; natt reaches into the next morning
-    "morges": (5, 11), "morgen": (5, 11), "morning": (5, 11), "formiddag": (9, 12), "formiddagen": (9, 12),
-    "ettermiddag": (12, 18), "ettermiddagen": (12, 18), "afternoon": (12, 18), "kveld": (18, 24),
-    "kvelden": (18, 24), "kveldinga": (18, 24), "evening": (18, 24), "natt": (22, 30), "natta": (22, 30),
-    "natten": (22, 30), "night": (22, 30),
+    "morges": (5, 11),
+    "morgen": (5, 11),
+    "morning": (5, 11),
+    "formiddag": (9, 12),
+    "formiddagen": (9, 12),
+    "ettermiddag": (12, 18),
+    "ettermiddagen": (12, 18),
+    "afternoon": (12, 18),
+    "kveld": (18, 24),
+    "kvelden": (18, 24),
+    "kveldinga": (18, 24),
+    "evening": (18, 24),
+    "natt": (22, 30),
+    "natta": (22, 30),
+    "natten": (22, 30),
+    "night": (22, 30),
 }
-UNKNOWN = ("vet ikke", "veit ikke", "veit ikkje", "veit ikkje", "husker ikke", "hugsar ikkje", "usikker",
-           "aner ikke", "dont know", "don t know", "not sure", "no idea", "cant remember", "can t remember")
+UNKNOWN = (
+    "vet ikke",
+    "veit ikke",
+    "veit ikkje",
+    "veit ikkje",
+    "husker ikke",
+    "hugsar ikkje",
+    "usikker",
+    "aner ikke",
+    "dont know",
+    "don t know",
+    "not sure",
+    "no idea",
+    "cant remember",
+    "can t remember",
+)
 FUTURE = ("i morgen", "imorgen", "i overmorgen", "tomorrow", "neste uke", "next week")
 AGO = r"(?:siden|sidan|ago|tilbake)"
 FUTURE_SLIP = timedelta(days=60)
@@ -48,6 +143,7 @@ FUTURE_SLIP = timedelta(days=60)
 @dataclass(frozen=True)
 class ContactTime:
     """A window in which the contact happened; `unknown` when the user does not know."""
+
     earliest: Optional[datetime] = None
     latest: Optional[datetime] = None
     unknown: bool = False
@@ -82,7 +178,9 @@ class ContactTime:
 
 def _day(moment: datetime, start_hour: float = 0, end_hour: float = 24) -> ContactTime:
     midnight = datetime.combine(moment.date(), time(0), tzinfo=moment.tzinfo)
-    return ContactTime(midnight + timedelta(hours=start_hour), midnight + timedelta(hours=end_hour) - timedelta(minutes=1))
+    return ContactTime(
+        midnight + timedelta(hours=start_hour), midnight + timedelta(hours=end_hour) - timedelta(minutes=1)
+    )
 
 
 def _clamp(window: ContactTime, now: datetime) -> ContactTime:
@@ -116,7 +214,7 @@ AGO_PATTERN = re.compile(rf"\b(?P<for>for\s+)?(?P<number>\d+|{_NUMBERS})\s+(?P<u
 
 
 def _ago(text: str, now: datetime) -> Optional[ContactTime]:
-    """"for tre uker siden", "30 timer siden", "2 days ago"."""
+    """ "for tre uker siden", "30 timer siden", "2 days ago"."""
     match = next((m for m in AGO_PATTERN.finditer(text) if m.group("for") or m.group("ago")), None)
     if match is None:
         return None
@@ -135,7 +233,11 @@ def _relative_day(text: str, now: datetime) -> Optional[ContactTime]:
         day = now - timedelta(days=1)
         if "last night" in text:
             return _clamp(_day(day, *PARTS_OF_DAY["natt"]), now)
-    elif re.search(r"\b(i dag|idag|today|tonight|i kveld|ikveld|i morges|imorges|i formiddag|i ettermiddag|this morning|this evening|this afternoon)\b", text):
+    elif re.search(
+        r"\b(i dag|idag|today|tonight|i kveld|ikveld|i morges|imorges|i formiddag|i ettermiddag"
+        r"|this morning|this evening|this afternoon)\b",
+        text,
+    ):
         day = now
     elif re.search(r"\b(i natt|inatt)\b", text):
         return _clamp(_day(now - timedelta(days=1), *PARTS_OF_DAY["natt"]), now)
@@ -161,8 +263,10 @@ def _weekend_or_week(text: str, now: datetime) -> Optional[ContactTime]:
         if now.weekday() in (5, 6) and re.search(r"\b(forrige|sist|last)\b", text):
             days_since_saturday += 7
         saturday = now - timedelta(days=days_since_saturday)
-        return _clamp(ContactTime(_day(saturday - timedelta(days=1), 18, 24).earliest,
-                                  _day(saturday + timedelta(days=1)).latest), now)
+        return _clamp(
+            ContactTime(_day(saturday - timedelta(days=1), 18, 24).earliest, _day(saturday + timedelta(days=1)).latest),
+            now,
+        )
     if re.search(r"\b(forrige uke|forrige veke|sist veke|last week)\b", text):
         monday = now - timedelta(days=now.weekday() + 7)
         return ContactTime(_day(monday).earliest, _day(monday + timedelta(days=6)).latest)
@@ -170,12 +274,15 @@ def _weekend_or_week(text: str, now: datetime) -> Optional[ContactTime]:
 
 
 def _date(original: str, now: datetime) -> Optional[ContactTime]:
-    """"12. november", "12.11": this year's date; a date a little ahead is taken as a day to come
+    """ "12. november", "12.11": this year's date; a date a little ahead is taken as a day to come
     (asked about the past, that is a slip worth asking about), one far ahead as last year's."""
     if not re.search(r"\d{1,2}\s*[./]\s*\d{1,2}|\d{1,2}\.?\s+[a-zæøå]{3,}", original.lower()):
         return None
-    found = dateparser.parse(original, languages=["nb", "en"], settings={
-        "DATE_ORDER": "DMY", "RELATIVE_BASE": now.replace(tzinfo=None), "REQUIRE_PARTS": ["day", "month"]})
+    found = dateparser.parse(
+        original,
+        languages=["nb", "en"],
+        settings={"DATE_ORDER": "DMY", "RELATIVE_BASE": now.replace(tzinfo=None), "REQUIRE_PARTS": ["day", "month"]},
+    )
     if found is None:
         return None
     window = _day(found.replace(tzinfo=now.tzinfo))

@@ -1,5 +1,6 @@
 """Which crisis, if any, frames the answers now: a crisis answered in one of the user's last few
 messages keeps its numbers in sight and gives follow-ups their meaning (content/follow_ups.yml)."""
+
 from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker

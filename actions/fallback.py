@@ -3,6 +3,7 @@
 First miss: offer the two most likely topics as buttons ("Mente du …?") plus "Noe annet".
 Second miss in a row: offer a human counsellor instead of guessing again.
 """
+
 import json
 import re
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -11,14 +12,23 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from core.content import buttons_in, language_of, load, text_in
 from actions.crisis_context import crisis_reminder
+from core.content import buttons_in, language_of, load, text_in
 
 FALLBACK_INTENT = "nlu_fallback"
 # Clicking "Noe annet" or picking a suggestion neither ends nor extends a streak of misses.
 NEUTRAL_INTENTS = {"something_else"}
-NOT_SUGGESTED = {FALLBACK_INTENT, "something_else", "choose_topic", "affirm", "deny", "greet",
-                 "goodbye", "thanks", "out_of_scope"}
+NOT_SUGGESTED = {
+    FALLBACK_INTENT,
+    "something_else",
+    "choose_topic",
+    "affirm",
+    "deny",
+    "greet",
+    "goodbye",
+    "thanks",
+    "out_of_scope",
+}
 MISSES_BEFORE_HUMAN = 2
 SUGGESTIONS = 2
 
@@ -40,10 +50,13 @@ def ranked_topics(parse_data: Dict[str, Any]) -> List[Tuple[str, float]]:
     """Topics by likelihood: the topic classifier's own ranking (components/topic_classifier.py),
     or else the intents with the faq intent expanded into its retrieval keys."""
     if parse_data.get("topic_ranking"):
-        return [(entry["name"], float(entry.get("confidence") or 0.0)) for entry in parse_data["topic_ranking"]
-                if entry.get("name") and entry["name"] not in NOT_SUGGESTED]
+        return [
+            (entry["name"], float(entry.get("confidence") or 0.0))
+            for entry in parse_data["topic_ranking"]
+            if entry.get("name") and entry["name"] not in NOT_SUGGESTED
+        ]
     scored: List[Tuple[str, float]] = []
-    selector = ((parse_data.get("response_selector") or {}).get("faq") or {})
+    selector = (parse_data.get("response_selector") or {}).get("faq") or {}
     for entry in parse_data.get("intent_ranking") or []:
         name, confidence = entry.get("name"), float(entry.get("confidence") or 0.0)
         if name == "faq":
@@ -67,19 +80,17 @@ class ActionHandleFallback(Action):
     def name(self) -> Text:
         return "action_handle_fallback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         texts = load("fallback.yml")
         language = language_of(tracker)
         reminder = crisis_reminder(tracker)
         if reminder:  # not understood after a crisis answer: the lines that help now, and a person
-            dispatcher.utter_message(text=reminder,
-                                     buttons=buttons_in(texts["human_offer_buttons"], language))
+            dispatcher.utter_message(text=reminder, buttons=buttons_in(texts["human_offer_buttons"], language))
             return [SlotSet("suggested_topics", None)]
         if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:
-            dispatcher.utter_message(text=text_in(texts["human_offer"], language),
-                                     buttons=buttons_in(texts["human_offer_buttons"], language))
+            dispatcher.utter_message(
+                text=text_in(texts["human_offer"], language), buttons=buttons_in(texts["human_offer_buttons"], language)
+            )
             return [SlotSet("suggested_topics", None)]
 
         titles = load("topic_titles.yml")
@@ -118,9 +129,7 @@ class ActionAnswerTopic(Action):
     def name(self) -> Text:
         return "action_answer_topic"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         topic = next(tracker.get_latest_entity_values("topic"), None)
         if topic is None:
             topic = topic_from_text(tracker.latest_message.get("text"), tracker.get_slot("suggested_topics") or [])

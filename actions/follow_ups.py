@@ -6,6 +6,7 @@ someone to talk to today. After an FAQ answer (slot last_topic), "hvor får jeg 
 hiv?" or "er det farlig?" are answered about that topic. With no context, the message is
 answered as the topic classifier understood it.
 """
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,18 +14,28 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import has_answer
-from core.content import language_of, load, service_details, text_in
 from actions.crisis_context import crisis_frame
+from core.content import language_of, load, service_details, text_in
 from core.intents import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
 
 RISK_TOPICS = {"faq/risk_after_sex", "faq/pep", "faq/emergency_contraception", "faq/risk_oral_sex"}
 TOPIC_KINDS = ("faq/sti_", "faq/test_")  # "hva med hiv?" after a test or infection topic
 # The `infection` entity's values (data/nlu/lookups.yml synonyms) and their FAQ topics.
-INFECTION_TOPICS = {"klamydia": "faq/sti_chlamydia", "gonoré": "faq/sti_gonorrhoea", "syfilis": "faq/sti_syphilis",
-                    "hiv": "faq/sti_hiv", "herpes": "faq/sti_herpes", "kondylomer": "faq/sti_hpv_warts",
-                    "hpv": "faq/sti_hpv_warts", "mykoplasma": "faq/sti_mycoplasma", "hepatitt": "faq/sti_hepatitis",
-                    "mpox": "faq/sti_mpox", "trikomonas": "faq/sti_other", "soppinfeksjon": "faq/sti_other",
-                    "bakteriell vaginose": "faq/sti_other"}
+INFECTION_TOPICS = {
+    "klamydia": "faq/sti_chlamydia",
+    "gonoré": "faq/sti_gonorrhoea",
+    "syfilis": "faq/sti_syphilis",
+    "hiv": "faq/sti_hiv",
+    "herpes": "faq/sti_herpes",
+    "kondylomer": "faq/sti_hpv_warts",
+    "hpv": "faq/sti_hpv_warts",
+    "mykoplasma": "faq/sti_mycoplasma",
+    "hepatitt": "faq/sti_hepatitis",
+    "mpox": "faq/sti_mpox",
+    "trikomonas": "faq/sti_other",
+    "soppinfeksjon": "faq/sti_other",
+    "bakteriell vaginose": "faq/sti_other",
+}
 
 
 def content() -> Dict[str, Any]:
@@ -43,6 +54,7 @@ def filled(text: str, language: str) -> str:
     """A follow-up text with the service's hours ({hours}) and details filled in."""
     from actions.booking_form import schedule
     from core.dates import describe_week
+
     values = {**service_details(), "hours": describe_week(schedule().weekly_for(None), language)}
     return text.format_map(values)
 
@@ -62,13 +74,12 @@ class ActionInformOutsideForm(Action):
     def name(self) -> Text:
         return "action_inform_outside_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.booking_form import choice_in
-        from actions.risk_check import answer_in_text, now
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        from actions.booking_form import choice_in, now_local, schedule
         from actions.contact_time import parse_contact_time
-        from actions.booking_form import now_local, schedule
+        from actions.risk_check import answer_in_text, now
         from actions.time_wishes import parse_wish
+
         text = (tracker.latest_message or {}).get("text") or ""
         if choice_in(text).wanted or parse_wish(text, now_local(schedule())).understood:
             return [FollowupAction("booking_form")]  # a way to talk or a time: a booking
@@ -77,8 +88,9 @@ class ActionInformOutsideForm(Action):
             dispatcher.utter_message(response="utter_risk_check_intro")
             return [FollowupAction("risk_check_form")]
         guess = classifier_topic(tracker)
-        return ActionFollowUp.say({"topic": guess} if guess and guess.startswith("faq/") else None,
-                                  dispatcher, tracker, domain)
+        return ActionFollowUp.say(
+            {"topic": guess} if guess and guess.startswith("faq/") else None, dispatcher, tracker, domain
+        )
 
 
 class ActionTalkToHuman(Action):
@@ -88,9 +100,9 @@ class ActionTalkToHuman(Action):
     def name(self) -> Text:
         return "action_talk_to_human"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         from actions.booking_form import choice_in
+
         today = crisis_frame(tracker).get("call_today")
         if today:  # right after a crisis answer, the lines that answer today come first
             language = language_of(tracker)
@@ -105,14 +117,16 @@ class ActionFollowUp(Action):
     def name(self) -> Text:
         return "action_follow_up"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         kind = (tracker.latest_message or {}).get(FOLLOW_UP_KEY) or ""
         language = language_of(tracker)
         frame = crisis_frame(tracker)
         if frame:
-            entry = frame.get(kind) or (frame.get("reminder") if kind in ("hesitate", "call_today", "dangerous")
-                                        or not tracker.get_slot("last_topic") else None)
+            entry = frame.get(kind) or (
+                frame.get("reminder")
+                if kind in ("hesitate", "call_today", "dangerous") or not tracker.get_slot("last_topic")
+                else None
+            )
             if entry and entry.get("response"):
                 dispatcher.utter_message(response=entry["response"])
                 return []
@@ -141,6 +155,7 @@ class ActionFollowUp(Action):
     @staticmethod
     def was_paid(tracker: Tracker) -> bool:
         from core.phrase_matcher import PhraseMatcher
+
         matcher = PhraseMatcher({"paid": content().get("seller_words") or []})
         return matcher.best_match((tracker.latest_message or {}).get("text") or "") is not None
 
@@ -159,8 +174,9 @@ class ActionFollowUp(Action):
         return found
 
     @staticmethod
-    def say(answer: Optional[Dict[str, Any]], dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[EventType]:
+    def say(
+        answer: Optional[Dict[str, Any]], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         if not answer:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []

@@ -7,6 +7,7 @@
 3. A message that fills nothing is a miss: the form asks again with a hint of what is possible,
    and after MAX_MISSES misses it offers a way out (phone, a counsellor, leaving the form).
 """
+
 import re
 from typing import Any, Dict, List, Optional
 
@@ -18,12 +19,24 @@ from core.text_normalise import normalise
 
 # Heard before any slot, in every form. "faq" is here too: a question is answered, then the form
 # asks again. affirm/deny/inform are not: they are answers.
-GLOBAL_INTENTS = set(CRISIS_INTENTS) | {"forget_me", "goodbye", "stop", "talk_to_human", "faq", "out_of_scope",
-                                        "bot_challenge", "change_language", "thanks", "greet", FOLLOW_UP_INTENT}
+GLOBAL_INTENTS = set(CRISIS_INTENTS) | {
+    "forget_me",
+    "goodbye",
+    "stop",
+    "talk_to_human",
+    "faq",
+    "out_of_scope",
+    "bot_challenge",
+    "change_language",
+    "thanks",
+    "greet",
+    FOLLOW_UP_INTENT,
+}
 # Follow-ups a form reads itself: "vet ikke" is a miss to ask again, "i dag" may be a time.
 FORM_READS_FOLLOW_UPS = {"hesitate", "call_today"}
 MISSES_KEY = "form_misses"
 MAX_MISSES = 2  # re-asks after a miss; the next miss offers a way out
+
 
 def _ordinal(number: int, words: str) -> str:
     # a bare digit counts only as "nr 2", "#2", "2." or the whole message ("etter 2" is a time)
@@ -41,24 +54,42 @@ ORDINALS = [
 
 BUTTON_VALUE = re.compile(r"[a-z][a-z0-9_]{0,39}|\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?[+-]\d\d:\d\d")
 # Entities that only a button's payload sets (/inform{"booking_slot": ...}): answers, never global.
-ANSWER_ENTITIES = {"booking_channel", "booking_slot", "booking_wish", "risk_when", "risk_contact",
-                   "risk_protection", "risk_symptoms", "risk_pregnancy"}
+ANSWER_ENTITIES = {
+    "booking_channel",
+    "booking_slot",
+    "booking_wish",
+    "risk_when",
+    "risk_contact",
+    "risk_protection",
+    "risk_symptoms",
+    "risk_pregnancy",
+}
 
 
 def payload_entities(tracker: Tracker) -> Dict[str, Any]:
     """Answers a button set. A payload can be typed or forged, so only values of the buttons'
     own shape count: short words ("phone", "days_2_3") or a time ("2026-12-03T10:00:00+01:00")."""
-    return {e["entity"]: e.get("value") for e in (tracker.latest_message or {}).get("entities") or []
-            if e.get("entity") in ANSWER_ENTITIES and isinstance(e.get("value"), str)
-            and BUTTON_VALUE.fullmatch(e["value"])}
+    return {
+        e["entity"]: e.get("value")
+        for e in (tracker.latest_message or {}).get("entities") or []
+        if e.get("entity") in ANSWER_ENTITIES and isinstance(e.get("value"), str) and BUTTON_VALUE.fullmatch(e["value"])
+    }
 
 
 # Global intents that may also carry an answer ("Da tar jeg den første. Hvor ligger kontoret?"):
 # the form reads them, and only when they answer nothing do the rules take them.
 # "nei, ikke telefon likevel, ta det på chat" may parse as stop: it is a correction.
 # A follow-up too: "ka med rett etter jobb da?" in the booking is a time.
-MAY_CARRY_ANSWERS = {"faq", "thanks", "greet", "out_of_scope", "bot_challenge", "change_language", "stop",
-                     FOLLOW_UP_INTENT}
+MAY_CARRY_ANSWERS = {
+    "faq",
+    "thanks",
+    "greet",
+    "out_of_scope",
+    "bot_challenge",
+    "change_language",
+    "stop",
+    FOLLOW_UP_INTENT,
+}
 
 
 def may_carry_answer(tracker: Tracker) -> bool:

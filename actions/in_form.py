@@ -6,6 +6,7 @@
 - `action_form_left`: goodbye or stop ends the form; after goodbye the slots are kept, so a later
   "jeg vil bestille" goes on where the user left off.
 """
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -14,13 +15,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answered_topic, has_answer
 from actions.booking_form import BOOKING_SLOTS, MANAGE_SLOTS
-from core.content import buttons_in, language_of, latest_intent, load, text_in
 from actions.crisis_context import crisis_reminder
 from actions.follow_ups import ActionFollowUp
 from actions.form_reading import MISSES_KEY
 from actions.languages import ActionLanguageChanged
 from actions.risk_check import RISK_SLOTS
 from actions.risk_check import say as risk_say
+from core.content import buttons_in, language_of, latest_intent, load, text_in
 from core.intents import FOLLOW_UP_INTENT
 
 REPLIES = {  # intent -> the response that answers it inside a form
@@ -51,12 +52,10 @@ class ActionReplyInForm(Action):
     def name(self) -> Text:
         return "action_reply_in_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         intent = latest_intent(tracker)
         if intent == FOLLOW_UP_INTENT:
-            return [e for e in await ActionFollowUp().run(dispatcher, tracker, domain)
-                    if e.get("event") != "followup"]
+            return [e for e in await ActionFollowUp().run(dispatcher, tracker, domain) if e.get("event") != "followup"]
         if intent == "faq":
             topic = answered_topic(tracker)
             if has_answer(topic, domain):
@@ -76,12 +75,13 @@ class ActionFormPaused(Action):
     def name(self) -> Text:
         return "action_form_paused"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         form = form_before(tracker)
         language = language_of(tracker)
-        dispatcher.utter_message(text=text_in(texts()["paused"], language).format(form=form_name(form, tracker)),
-                                 buttons=buttons_in(texts()["paused_buttons"], language))
+        dispatcher.utter_message(
+            text=text_in(texts()["paused"], language).format(form=form_name(form, tracker)),
+            buttons=buttons_in(texts()["paused_buttons"], language),
+        )
         return [SlotSet("paused_form", form), SlotSet("requested_slot", None), SlotSet(MISSES_KEY, None)]
 
 
@@ -89,14 +89,14 @@ class ActionFormLeft(Action):
     def name(self) -> Text:
         return "action_form_left"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         form = form_before(tracker)
         language = language_of(tracker)
         reset = [SlotSet("requested_slot", None), SlotSet(MISSES_KEY, None), SlotSet("paused_form", None)]
         if latest_intent(tracker) == "goodbye":
-            dispatcher.utter_message(text=text_in(texts()["left_for_now"], language).format(
-                form=form_name(form, tracker)))
+            dispatcher.utter_message(
+                text=text_in(texts()["left_for_now"], language).format(form=form_name(form, tracker))
+            )
             dispatcher.utter_message(response="utter_goodbye")
             return reset
         if form == "risk_check_form":
@@ -112,8 +112,7 @@ class ActionBookingInstead(Action):
     def name(self) -> Text:
         return "action_booking_instead"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return [SlotSet(slot, None) for slot in ("requested_slot", MISSES_KEY, "booking_reference") + MANAGE_SLOTS]
 
 
@@ -124,8 +123,7 @@ class ActionYesOutOfContext(Action):
     def name(self) -> Text:
         return "action_yes_out_of_context"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         language = language_of(tracker)
         reference = tracker.get_slot("booking_reference")
         if reference and just_booked(tracker):
@@ -146,8 +144,7 @@ class ActionNoThanks(Action):
     def name(self) -> Text:
         return "action_no_thanks"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_no_problem")
         reminder = crisis_reminder(tracker)
         if reminder:

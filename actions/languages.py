@@ -4,6 +4,7 @@ English and Bokmål switch the answers (slot `language`). Nynorsk is understood 
 Bokmål, and the user is told so. Any other language: the bot says it can answer in Norwegian or
 English only, and goes on in English, which more people read than Norwegian.
 """
+
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,8 +20,7 @@ class ActionLanguageChanged(Action):
     def name(self) -> Text:
         return "action_language_changed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         requested = (tracker.latest_message or {}).get("language_requested")
         if requested not in SWITCH_TO:
             dispatcher.utter_message(response="utter_language_changed")

@@ -4,13 +4,14 @@ place when it starts (use()); until then they are the defaults.
 
 They hold per conversation and per client: the gateway's pseudonym of the network address for
 the web, the chat for Telegram (metadata "client" of each message)."""
+
 from core.settings import BookingLimits
 
 _DEFAULTS = BookingLimits()
-BOOKINGS_PER_SESSION = _DEFAULTS.per_session                    # active bookings per conversation
-BOOKINGS_PER_CLIENT_PER_DAY = _DEFAULTS.per_client_per_day      # shared addresses (mobile NAT) need room
-FAILED_TRIES_PER_CODE = _DEFAULTS.failed_tries_per_code         # per reference, per day
-FAILED_TRIES_PER_CLIENT = _DEFAULTS.failed_tries_per_client     # per address, per day
+BOOKINGS_PER_SESSION = _DEFAULTS.per_session  # active bookings per conversation
+BOOKINGS_PER_CLIENT_PER_DAY = _DEFAULTS.per_client_per_day  # shared addresses (mobile NAT) need room
+FAILED_TRIES_PER_CODE = _DEFAULTS.failed_tries_per_code  # per reference, per day
+FAILED_TRIES_PER_CLIENT = _DEFAULTS.failed_tries_per_client  # per address, per day
 TRIES_WINDOW = _DEFAULTS.tries_window
 
 

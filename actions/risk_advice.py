@@ -5,6 +5,7 @@ risk come from the rules file. This module only does the arithmetic with the use
 hours left from the earliest moment the contact can have been, test dates from the latest.
 Unknown answers count as the riskier one (unknown protection as none, unknown contact as any).
 """
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Dict, List, Optional
@@ -17,9 +18,9 @@ RISKY_CONTACTS = ("vaginal", "anal", "oral")
 @dataclass(frozen=True)
 class Situation:
     when: ContactTime
-    contact: str         # vaginal, anal, oral, hand, unknown
-    protection: str      # intact, broke, none, unknown (not asked after hand contact)
-    symptoms: str        # yes, no, unknown
+    contact: str  # vaginal, anal, oral, hand, unknown
+    protection: str  # intact, broke, none, unknown (not asked after hand contact)
+    symptoms: str  # yes, no, unknown
     pregnancy: str = "unknown"  # yes, no, unknown
 
     @property
@@ -33,6 +34,7 @@ class Situation:
 @dataclass(frozen=True)
 class Deadline:
     """A time limit: hours left counted from the earliest moment; None when the time is unknown."""
+
     name: str
     limit_hours: float
     hours_left: Optional[float]
@@ -67,7 +69,9 @@ def _deadline(name: str, limit_hours: float, when: ContactTime, now: datetime) -
         return Deadline(name, limit_hours, None)
     left_from_earliest = limit_hours - (now - when.earliest).total_seconds() / 3600
     left_from_latest = limit_hours - (now - when.latest).total_seconds() / 3600
-    return Deadline(name, limit_hours, max(left_from_earliest, 0.0), maybe_left=left_from_earliest <= 0 < left_from_latest)
+    return Deadline(
+        name, limit_hours, max(left_from_earliest, 0.0), maybe_left=left_from_earliest <= 0 < left_from_latest
+    )
 
 
 def _applies(rule: Dict, situation: Situation) -> bool:
@@ -76,9 +80,11 @@ def _applies(rule: Dict, situation: Situation) -> bool:
 
 def advise(situation: Situation, now: datetime, rules: Dict) -> Advice:
     """`now` and the contact times are timezone-aware (Europe/Oslo); dates are Oslo dates."""
-    advice = Advice(see_doctor_now=situation.symptoms == "yes" and rules["symptoms"]["see_doctor_now"],
-                    low_risk=situation.contact in rules["low_risk"]["contacts"],
-                    condom_held=situation.protection == "intact")
+    advice = Advice(
+        see_doctor_now=situation.symptoms == "yes" and rules["symptoms"]["see_doctor_now"],
+        low_risk=situation.contact in rules["low_risk"]["contacts"],
+        condom_held=situation.protection == "intact",
+    )
     if _applies(rules["pep"], situation):
         advice.pep = _deadline("pep", rules["pep"]["hours"], situation.when, now)
     contraception = rules["emergency_contraception"]

@@ -8,6 +8,7 @@ Answers are read from buttons (entities) or from the text. Unlike the booking fo
 classifier takes for an FAQ question is still read as an answer first ("munnsex" answers "what
 kind of contact"); only when no answer is found does the form let the FAQ rule answer it.
 """
+
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Text
 from zoneinfo import ZoneInfo
@@ -18,19 +19,21 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
 from actions.contact_time import ContactTime, parse_contact_time
-from core.content import buttons_in, language_of, load, service_details, text_in
-from core.dates import format_date
 from actions.form_reading import heard_first, must_not_be_read
 from actions.risk_advice import Advice, Deadline, Situation, advise
+from core.content import buttons_in, language_of, load, service_details, text_in
+from core.dates import format_date
 from core.phrase_matcher import PhraseMatcher
 
 OSLO = ZoneInfo("Europe/Oslo")
 TEXTS, RULES = "risk_check.yml", "risk_rules.yml"
 RISK_SLOTS = ("risk_when", "risk_contact", "risk_protection", "risk_symptoms", "risk_pregnancy")
-ANSWERS = {"risk_contact": ("vaginal", "anal", "oral", "hand", "unknown"),
-           "risk_protection": ("intact", "broke", "none", "unknown"),
-           "risk_symptoms": ("yes", "no", "unknown"),
-           "risk_pregnancy": ("yes", "no", "unknown")}
+ANSWERS = {
+    "risk_contact": ("vaginal", "anal", "oral", "hand", "unknown"),
+    "risk_protection": ("intact", "broke", "none", "unknown"),
+    "risk_symptoms": ("yes", "no", "unknown"),
+    "risk_pregnancy": ("yes", "no", "unknown"),
+}
 
 
 def now() -> datetime:
@@ -45,8 +48,14 @@ def say(key: str, language: str, **values: Any) -> str:
 def window_for_button(code: str, at: datetime) -> ContactTime:
     """The window of a "when" button: "yesterday" is all of yesterday, and so on."""
     midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    days_back = {"today": (0, 0), "yesterday": (1, 1), "days_2_3": (3, 2), "days_4_7": (7, 4),
-                 "weeks_1_2": (14, 7), "weeks_2_12": (84, 14)}
+    days_back = {
+        "today": (0, 0),
+        "yesterday": (1, 1),
+        "days_2_3": (3, 2),
+        "days_4_7": (7, 4),
+        "weeks_1_2": (14, 7),
+        "weeks_2_12": (84, 14),
+    }
     if code not in days_back:
         return ContactTime(unknown=True)
     first, last = days_back[code]
@@ -202,8 +211,10 @@ class AskingOneQuestion:
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> List[EventType]:
         language = language_of(tracker)
-        dispatcher.utter_message(text=say(f"ask_{self.question}", language),
-                                 buttons=buttons_in(load(TEXTS)[f"{self.question}_buttons"], language))
+        dispatcher.utter_message(
+            text=say(f"ask_{self.question}", language),
+            buttons=buttons_in(load(TEXTS)[f"{self.question}_buttons"], language),
+        )
         return []
 
 
@@ -228,11 +239,13 @@ class ActionAskRiskPregnancy(AskingOneQuestion, Action):
 
 
 def situation_of(tracker: Tracker) -> Situation:
-    return Situation(when=ContactTime.decode(tracker.get_slot("risk_when")),
-                     contact=tracker.get_slot("risk_contact") or "unknown",
-                     protection=tracker.get_slot("risk_protection") or "unknown",
-                     symptoms=tracker.get_slot("risk_symptoms") or "unknown",
-                     pregnancy=tracker.get_slot("risk_pregnancy") or "unknown")
+    return Situation(
+        when=ContactTime.decode(tracker.get_slot("risk_when")),
+        contact=tracker.get_slot("risk_contact") or "unknown",
+        protection=tracker.get_slot("risk_protection") or "unknown",
+        symptoms=tracker.get_slot("risk_symptoms") or "unknown",
+        pregnancy=tracker.get_slot("risk_pregnancy") or "unknown",
+    )
 
 
 def _pep_line(pep: Deadline, language: str) -> str:
@@ -328,8 +341,15 @@ def advice_paragraphs(advice: Advice, situation: Situation, at: datetime, langua
             elif test.ready_now:
                 lines.append(say("test_ready_now", language, test=name))
             else:
-                lines.append(say("test_ready_on", language, test=name, days=test.days,
-                                 date=format_date(test.ready, language, at.date())))
+                lines.append(
+                    say(
+                        "test_ready_on",
+                        language,
+                        test=name,
+                        days=test.days,
+                        date=format_date(test.ready, language, at.date()),
+                    )
+                )
         paragraphs.append("\n".join(lines))
         paragraphs.append(say("test_early", language))
         paragraphs.append(say("where", language))
@@ -346,6 +366,7 @@ class ActionRiskAdvice(Action):
         advice = advise(situation, at, load(RULES))
         for message in render_messages(advice, situation, at, language):
             dispatcher.utter_message(text=message)
-        dispatcher.utter_message(text=say("offer", language), buttons=buttons_in(load(TEXTS)["offer_buttons"], language))
+        dispatcher.utter_message(
+            text=say("offer", language), buttons=buttons_in(load(TEXTS)["offer_buttons"], language)
+        )
         return [SlotSet(slot, None) for slot in RISK_SLOTS]
-

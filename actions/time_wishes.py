@@ -6,6 +6,7 @@ looks in. Relative days, weekdays, parts of the day and "after/before" times are
 explicit dates ("5. januar", "05.01", "tomorrow at 3pm") are left to dateparser, which knows
 Norwegian month names and formats.
 """
+
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -38,22 +39,43 @@ DAY_PART_WORDS = (
     (r"\b(ettermiddag\w*|ettermidda\w*|afternoon)\b", "afternoon"),
     (r"\b(kveld\w*|kvell\w*|evening|tonight|etter jobb\w*|after work)\b", "evening"),
 )
-ASAP = re.compile(r"\b(sa fort som mulig|sa snart som mulig|sa tidlig som mulig|sa fort som mogleg|sa snart som mogleg|"
-                  r"sa tidleg som mogleg|fortast mogleg|snarast|snarast mogleg|fortest mulig|snarest|med en gang|asap|"
-                  r"as soon as possible|forste ledige|nermaste ledige|naermeste ledige|forste mulige|"
-                  r"earliest|kva som helst|hva som helst|nar som helst|anytime|any time)\b")
+ASAP = re.compile(
+    r"\b(sa fort som mulig|sa snart som mulig|sa tidlig som mulig|sa fort som mogleg|sa snart som mogleg|"
+    r"sa tidleg som mogleg|fortast mogleg|snarast|snarast mogleg|fortest mulig|snarest|med en gang|asap|"
+    r"as soon as possible|forste ledige|nermaste ledige|naermeste ledige|forste mulige|"
+    r"earliest|kva som helst|hva som helst|nar som helst|anytime|any time)\b"
+)
 AFTER = re.compile(r"\b(etter|fra|after|from)\s+(kl|klokka|klokken)?\s*(\d{1,2})(?:[:.](\d{2}))?\s*(pm|am)?\b")
 BEFORE = re.compile(r"\b(for|innen|before|by)\s+(kl|klokka|klokken)?\s*(\d{1,2})(?:[:.](\d{2}))?\s*(pm|am)?\b")
 AT = re.compile(r"\b(kl|klokka|klokken|at)\s*(\d{1,2})(?:[:.](\d{2}))?\s*(pm|am)?\b|\b(\d{1,2})[:.](\d{2})\b")
-IN_DAYS = re.compile(r"\b(om|in)\s+(\d+|en|ein|ett|eitt|to|tre|fire|fem|seks|sju|syv|one|two|three|four|five)\s+"
-                     r"(dag|dager|dagar|days?)\b")
-NUMBER_WORDS = {"en": 1, "ein": 1, "ett": 1, "eitt": 1, "one": 1, "to": 2, "two": 2, "tre": 3, "three": 3,
-                "fire": 4, "four": 4, "fem": 5, "five": 5, "seks": 6, "sju": 7, "syv": 7}
+IN_DAYS = re.compile(
+    r"\b(om|in)\s+(\d+|en|ein|ett|eitt|to|tre|fire|fem|seks|sju|syv|one|two|three|four|five)\s+"
+    r"(dag|dager|dagar|days?)\b"
+)
+NUMBER_WORDS = {
+    "en": 1,
+    "ein": 1,
+    "ett": 1,
+    "eitt": 1,
+    "one": 1,
+    "to": 2,
+    "two": 2,
+    "tre": 3,
+    "three": 3,
+    "fire": 4,
+    "four": 4,
+    "fem": 5,
+    "five": 5,
+    "seks": 6,
+    "sju": 7,
+    "syv": 7,
+}
 
 
 @dataclass(frozen=True)
 class Wish:
     """A time window [start, end); `end` None means "from start on". `understood` False: no wish found."""
+
     start: datetime
     end: Optional[datetime]
     understood: bool = True
@@ -73,8 +95,9 @@ def _hour(hours: str, minutes: Optional[str], meridiem: Optional[str]) -> Option
 LATE_IN_THE_DAY = time(17, 0)  # a weekday named without a part of the day: today only before this
 
 
-def _day_window(text: str, today: date, now_time: time = time(0, 0),
-                part_end: Optional[time] = None) -> Optional[Tuple[date, date]]:
+def _day_window(
+    text: str, today: date, now_time: time = time(0, 0), part_end: Optional[time] = None
+) -> Optional[Tuple[date, date]]:
     """The days the user names, as [first, last] (inclusive). A weekday means the next such day
     whose asked-for part is still ahead ("tirsdag ettermiddag" on a Tuesday evening: next week)."""
     if re.search(r"\b(i overmorgen|overmorgen|i overimorgen)\b", text):
@@ -109,23 +132,35 @@ def _day_window(text: str, today: date, now_time: time = time(0, 0),
 
 
 def _explicit_date(raw: str, now: datetime) -> Optional[date]:
-    parsed = dateparser.parse(raw, languages=["nb", "nn", "en"], settings={
-        "RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future",
-        "REQUIRE_PARTS": ["day", "month"]})
+    parsed = dateparser.parse(
+        raw,
+        languages=["nb", "nn", "en"],
+        settings={
+            "RELATIVE_BASE": now.replace(tzinfo=None),
+            "PREFER_DATES_FROM": "future",
+            "REQUIRE_PARTS": ["day", "month"],
+        },
+    )
     return parsed.date() if parsed else None
 
 
 # "ikke onsdag", "ikkje i morgon", "not Wednesday": a day ruled out is no wish for that day.
 # "ikke torsdag", "not Friday"; and a day taken back: "scratch Wednesday", "i stedet for onsdag"
-NEGATED_DAY = re.compile(r"\b(ikke|ikkje|itj|inte|not|no|aldri|never|scratch|forget|drop|instead of|rather than|"
-                         r"i stedet for|istedenfor|istaden for|i staden for|heller enn)\s+(pa\s+|on\s+)?(i\s+)?\w+")
+NEGATED_DAY = re.compile(
+    r"\b(ikke|ikkje|itj|inte|not|no|aldri|never|scratch|forget|drop|instead of|rather than|"
+    r"i stedet for|istedenfor|istaden for|i staden for|heller enn)\s+(pa\s+|on\s+)?(i\s+)?\w+"
+)
 
 
 # "ikkje tidleg på dagen", "not in the evening": the rest of the day
-NEGATED_MORNING = re.compile(r"\b(ikke|ikkje|itj|inte|not|no)\s+(sa\s+|so\s+|too\s+|for\s+)?(tidlig|tidleg|om morgenen|morgen\w*|"
-                             r"formiddag\w*|early|in the morning|morning)\b")
-NEGATED_EVENING = re.compile(r"\b(ikke|ikkje|itj|inte|not|no)\s+(sa\s+|so\s+|too\s+|for\s+)?(sent|seint|pa kvelden|kveld\w*|late|"
-                             r"in the evening|evening)\b")
+NEGATED_MORNING = re.compile(
+    r"\b(ikke|ikkje|itj|inte|not|no)\s+(sa\s+|so\s+|too\s+|for\s+)?(tidlig|tidleg|om morgenen|morgen\w*|"
+    r"formiddag\w*|early|in the morning|morning)\b"
+)
+NEGATED_EVENING = re.compile(
+    r"\b(ikke|ikkje|itj|inte|not|no)\s+(sa\s+|so\s+|too\s+|for\s+)?(sent|seint|pa kvelden|kveld\w*|late|"
+    r"in the evening|evening)\b"
+)
 
 
 def ruled_out_days(raw: str) -> list:
@@ -178,7 +213,11 @@ def parse_wish(raw: str, now: datetime) -> Wish:
     start = datetime.combine(first_day, earliest, zone)
     if last_day is None:  # a time of day with no day: the next such time, any day
         return Wish(max(start, now), None) if latest is None else _daily_window(now, earliest, latest)
-    end = datetime.combine(last_day, latest, zone) if latest else datetime.combine(last_day + timedelta(days=1), time(0), zone)
+    end = (
+        datetime.combine(last_day, latest, zone)
+        if latest
+        else datetime.combine(last_day + timedelta(days=1), time(0), zone)
+    )
     return Wish(max(start, now) if first_day == now.date() else start, end)
 
 

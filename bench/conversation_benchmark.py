@@ -5,6 +5,7 @@ kind of conversation, with every failed check.
 
     .venv/bin/python bench/conversation_benchmark.py [--only CA-01 CB-03] [--model models/current.tar.gz]
 """
+
 import argparse
 import json
 import os
@@ -26,31 +27,57 @@ OUT = ROOT / "bench" / "out"
 def start_stack(var_dir: Path, model: Path):
     from core.settings import Settings
     from ops.processes import free_port, start_action_server, start_gateway, start_rasa, wait_until_ready
+
     clock_file = var_dir / "action_clock"
-    os.environ.update(ACTION_CLOCK_FILE=str(clock_file), COOKIE_SECURE="0",
-                      DATABASE_URL=f"sqlite:///{var_dir / 'bookings.db'}")
-    settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",
-                        action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
-                        rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",
-                        model_path=model, var_dir=var_dir)
+    os.environ.update(
+        ACTION_CLOCK_FILE=str(clock_file), COOKIE_SECURE="0", DATABASE_URL=f"sqlite:///{var_dir / 'bookings.db'}"
+    )
+    settings = Settings(
+        rasa_host="127.0.0.1",
+        rasa_port=free_port(),
+        action_host="127.0.0.1",
+        action_port=free_port(),
+        gateway_host="127.0.0.1",
+        gateway_port=free_port(),
+        rasa_auth_token=secrets.token_hex(16),
+        tracker_db=var_dir / "tracker.db",
+        model_path=model,
+        var_dir=var_dir,
+    )
     # every player comes from one address and books several times
-    processes = [start_action_server(settings, BOOKINGS_PER_ADDRESS_PER_DAY="100000"), start_rasa(settings),
-                 start_gateway(settings, WEB_ADDRESS_MESSAGES="100000", FLOOD_MESSAGES="1000",
-                               WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="100000")]
+    processes = [
+        start_action_server(settings, BOOKINGS_PER_ADDRESS_PER_DAY="100000"),
+        start_rasa(settings),
+        start_gateway(
+            settings,
+            WEB_ADDRESS_MESSAGES="100000",
+            FLOOD_MESSAGES="1000",
+            WEB_ADDRESS_REQUESTS="100000",
+            WEB_SOCKETS_PER_ADDRESS="100000",
+        ),
+    ]
     wait_until_ready(settings, processes, timeout=300, need_gateway=True)
     return settings, processes, clock_file
 
 
 def player_for(settings, clock_file: Path) -> Player:
     import yaml
-    from core.booking_store import BookingStore
+
     from bot.pseudonyms import Pseudonyms, load_secret
+    from core.booking_store import BookingStore
+
     pseudonyms = Pseudonyms(load_secret(settings))
     service = yaml.safe_load((ROOT / "content" / "service.yml").read_text(encoding="utf-8"))
-    return Player(settings.gateway_url, settings.rasa_url, settings.rasa_auth_token,
-                  lambda session: pseudonyms.sender_id("web", session), clock_file,
-                  BookingStore(os.environ["DATABASE_URL"]), str(service["service_phone"]),
-                  ROOT / "content" / "language_markers.yml")
+    return Player(
+        settings.gateway_url,
+        settings.rasa_url,
+        settings.rasa_auth_token,
+        lambda session: pseudonyms.sender_id("web", session),
+        clock_file,
+        BookingStore(os.environ["DATABASE_URL"]),
+        str(service["service_phone"]),
+        ROOT / "content" / "language_markers.yml",
+    )
 
 
 def summarise(results) -> dict:
@@ -63,8 +90,10 @@ def summarise(results) -> dict:
             entry[1] += result.checks
             entry[2] += failed == 0
             entry[3] += 1
-    return {kind: {"checks": f"{p}/{n} ({p / n:.0%})", "conversations": f"{cp}/{cn}"}
-            for kind, (p, n, cp, cn) in sorted(by_kind.items())}
+    return {
+        kind: {"checks": f"{p}/{n} ({p / n:.0%})", "conversations": f"{cp}/{cn}"}
+        for kind, (p, n, cp, cn) in sorted(by_kind.items())
+    }
 
 
 def main() -> int:
@@ -74,6 +103,7 @@ def main() -> int:
     parser.add_argument("--transcripts", action="store_true", help="print every failed conversation in full")
     args = parser.parse_args()
     from ops.processes import stop
+
     conversations = [c for c in load_conversations() if not args.only or c["id"] in args.only]
     with tempfile.TemporaryDirectory() as folder:
         settings, processes, clock_file = start_stack(Path(folder), Path(args.model))
@@ -95,8 +125,9 @@ def main() -> int:
     for kind, numbers in summary.items():
         print(f"  {kind:18s} {numbers['checks']:>16s}  {numbers['conversations']}")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "conversations.json").write_text(json.dumps(
-        {"summary": summary, "failures": {r.id: r.failures for r in results}}, indent=2, ensure_ascii=False))
+    (OUT / "conversations.json").write_text(
+        json.dumps({"summary": summary, "failures": {r.id: r.failures for r in results}}, indent=2, ensure_ascii=False)
+    )
     return 0
 
 

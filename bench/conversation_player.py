@@ -7,6 +7,7 @@ Checks look at what the user sees (the reply texts) and, where the user would no
 at the truth behind it: Rasa's tracker (what the bot is asking for, which answer it gave) and the
 bookings database. Used by tests/test_conversations.py and bench/conversation_benchmark.py.
 """
+
 import re
 import sys
 import time
@@ -21,8 +22,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from core.reference_codes import looks_like_code, normalise_code  # noqa: E402
 from components.language_guess import LanguageGuesser  # noqa: E402
+from core.reference_codes import looks_like_code, normalise_code  # noqa: E402
 
 CONVERSATIONS = ROOT / "tests" / "conversations"
 OSLO = ZoneInfo("Europe/Oslo")
@@ -37,14 +38,25 @@ CRISIS_NUMBERS = {  # the numbers a crisis answer must begin with: any from the 
     "medical": (("113",), ("113", "116 117")),
     "exploitation": (("112", "02800"), ("22 33 11 60", "116 111", "02800")),
 }
-ASKS_FOR = {"channel": ("booking_channel",), "time": ("booking_slot",), "phone": ("booking_phone",),
-            "confirmation": ("booking_confirmed", "manage_confirmed"), "reference": ("booking_reference",)}
+ASKS_FOR = {
+    "channel": ("booking_channel",),
+    "time": ("booking_slot",),
+    "phone": ("booking_phone",),
+    "confirmation": ("booking_confirmed", "manage_confirmed"),
+    "reference": ("booking_reference",),
+}
 # What a user sees as "I didn't understand": the fallback's and the forms' re-ask texts.
-NOT_UNDERSTOOD_TEXTS = [("fallback.yml", "suggest_prompt"), ("fallback.yml", "rephrase"),
-                        ("fallback.yml", "human_offer"), ("booking_texts.yml", "wish_not_understood"),
-                        ("booking_texts.yml", "reask_channel"), ("booking_texts.yml", "reask_phone"),
-                        ("booking_texts.yml", "reask_confirm"), ("booking_texts.yml", "way_out"),
-                        ("risk_check.yml", "not_understood")]
+NOT_UNDERSTOOD_TEXTS = [
+    ("fallback.yml", "suggest_prompt"),
+    ("fallback.yml", "rephrase"),
+    ("fallback.yml", "human_offer"),
+    ("booking_texts.yml", "wish_not_understood"),
+    ("booking_texts.yml", "reask_channel"),
+    ("booking_texts.yml", "reask_phone"),
+    ("booking_texts.yml", "reask_confirm"),
+    ("booking_texts.yml", "way_out"),
+    ("risk_check.yml", "not_understood"),
+]
 
 
 def not_understood_openings() -> List[str]:
@@ -53,10 +65,18 @@ def not_understood_openings() -> List[str]:
         entry = yaml.safe_load((ROOT / "content" / file).read_text(encoding="utf-8")).get(key) or {}
         openings += [str(text).split("{")[0].strip()[:40].lower() for text in entry.values()]
     return [o for o in openings if o]
-IDENTITY_QUESTION = re.compile(r"(hva heter du|what('s| is) your (full )?name|ditt (fulle )?navn\?|"
-                               r"(ditt|din) (fødsels|person)nummer\?|your (national )?id(entity)? number\?)", re.I)
-HOURS = re.compile(r"(mandag|tirsdag|onsdag|torsdag|fredag|monday|tuesday|wednesday|thursday|friday|hverdag|weekday)"
-                   r".{0,80}?\d{1,2}([:.]\d{2})?", re.I | re.S)
+
+
+IDENTITY_QUESTION = re.compile(
+    r"(hva heter du|what('s| is) your (full )?name|ditt (fulle )?navn\?|"
+    r"(ditt|din) (fødsels|person)nummer\?|your (national )?id(entity)? number\?)",
+    re.I,
+)
+HOURS = re.compile(
+    r"(mandag|tirsdag|onsdag|torsdag|fredag|monday|tuesday|wednesday|thursday|friday|hverdag|weekday)"
+    r".{0,80}?\d{1,2}([:.]\d{2})?",
+    re.I | re.S,
+)
 
 
 def clock_for(now: Optional[str]) -> datetime:
@@ -109,8 +129,17 @@ class ConversationResult:
 
 
 class Player:
-    def __init__(self, gateway_url: str, rasa_url: str, rasa_token: str, sender_id_of, clock_file: Path,
-                 bookings, service_phone: str, markers_file: Path) -> None:
+    def __init__(
+        self,
+        gateway_url: str,
+        rasa_url: str,
+        rasa_token: str,
+        sender_id_of,
+        clock_file: Path,
+        bookings,
+        service_phone: str,
+        markers_file: Path,
+    ) -> None:
         self.gateway_url = gateway_url
         self.rasa_url = rasa_url
         self.rasa_token = rasa_token
@@ -123,8 +152,9 @@ class Player:
     # --- talking ---------------------------------------------------------------------------------
     def send(self, session: str, text: str) -> List[str]:
         for attempt in range(3):
-            response = requests.post(f"{self.gateway_url}/api/v1/messages", json={"session": session, "text": text},
-                                     timeout=60)
+            response = requests.post(
+                f"{self.gateway_url}/api/v1/messages", json={"session": session, "text": text}, timeout=60
+            )
             if response.status_code != 429:
                 break
             time.sleep(2 + attempt * 3)
@@ -132,26 +162,32 @@ class Player:
         return [m.get("text") or "" for m in response.json().get("messages", [])]
 
     def tracker(self, sender: str) -> Dict[str, Any]:
-        response = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker",
-                                params={"token": self.rasa_token}, timeout=30)
+        response = requests.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": self.rasa_token}, timeout=30
+        )
         response.raise_for_status()
         return response.json()
 
     def play(self, conversation: Dict[str, Any], session: str) -> ConversationResult:
         self.clock_file.write_text(clock_for(conversation.get("now")).isoformat())
         sender = self.sender_id_of(session)
-        result = ConversationResult(conversation["id"], list(conversation.get("kinds") or []),
-                                    conversation.get("language", "nb"), [])
+        result = ConversationResult(
+            conversation["id"], list(conversation.get("kinds") or []), conversation.get("language", "nb"), []
+        )
         for turn in conversation["turns"]:
             before = len(self.tracker(sender).get("events") or [])
             replies = self.send(session, str(turn["user"]))
             tracker = self.tracker(sender)
             new_events = (tracker.get("events") or [])[before:]
             user_event = next((e for e in new_events if e.get("event") == "user"), {})
-            turn_result = TurnResult(str(turn["user"]), replies,
-                                     intent=((user_event.get("parse_data") or {}).get("intent") or {}).get("name", ""),
-                                     actions=[e.get("name") for e in new_events if e.get("event") == "action"
-                                              and e.get("name") != "action_listen"])
+            turn_result = TurnResult(
+                str(turn["user"]),
+                replies,
+                intent=((user_event.get("parse_data") or {}).get("intent") or {}).get("name", ""),
+                actions=[
+                    e.get("name") for e in new_events if e.get("event") == "action" and e.get("name") != "action_listen"
+                ],
+            )
             checks = list(turn.get("checks") or [])
             for check in checks + [{"no_identity_question": True}]:
                 problem = self.check(check, replies, tracker, (tracker.get("events") or [])[before:], sender)
@@ -162,9 +198,10 @@ class Player:
         return result
 
     # --- checks ------------------------------------------------------------------------------------
-    def check(self, check: Dict[str, Any], replies: List[str], tracker: Dict[str, Any], events: List[Dict],
-              sender: str) -> Optional[str]:
-        (name, value), = check.items()
+    def check(
+        self, check: Dict[str, Any], replies: List[str], tracker: Dict[str, Any], events: List[Dict], sender: str
+    ) -> Optional[str]:
+        ((name, value),) = check.items()
         text = "\n".join(replies)
         lowered = text.lower()
         if name == "crisis":

@@ -11,6 +11,7 @@ The blind sets are not used here.
 
     .venv/bin/python bench/crisis_weights.py        # about 10 minutes on 2 cores
 """
+
 import glob
 import hashlib
 import sys
@@ -25,11 +26,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 OUT = ROOT / "bench" / "out"
 
+from eval_sets import blind_rows  # noqa: E402
+
 from components import embedder, message_parts  # noqa: E402
 from components.crisis_detector import EVIDENCE, NONE, evidence  # noqa: E402
-from core.intents import CRISIS_INTENTS  # noqa: E402
 from components.text_model import TextModel  # noqa: E402
-from eval_sets import blind_rows  # noqa: E402
+from core.intents import CRISIS_INTENTS  # noqa: E402
 
 
 def cached_embedder():
@@ -49,6 +51,7 @@ def cached_embedder():
     def save():
         OUT.mkdir(parents=True, exist_ok=True)
         np.savez(path, **cache)
+
     embed.save = save
     return embed
 
@@ -58,8 +61,11 @@ def nlu_examples(files):
     for file in files:
         for block in (yaml.safe_load(Path(file).read_text(encoding="utf-8")) or {}).get("nlu") or []:
             if "intent" in block and isinstance(block.get("examples"), str):
-                rows += [(line.strip()[2:], block["intent"]) for line in block["examples"].splitlines()
-                         if line.strip().startswith("- ")]
+                rows += [
+                    (line.strip()[2:], block["intent"])
+                    for line in block["examples"].splitlines()
+                    if line.strip().startswith("- ")
+                ]
     return rows
 
 
@@ -69,12 +75,14 @@ def train(rows, topic_config):
     vectors = message_parts.whole_vectors(texts)
     topic = TextModel(c=topic_config["c"], meaning_weight=topic_config["meaning_weight"]).fit(texts, labels, vectors)
     crisis = TextModel(c=0.5, meaning_weight=1.0, class_weight="balanced").fit(
-        texts, [label if label in CRISIS_INTENTS else NONE for label in labels], vectors)
+        texts, [label if label in CRISIS_INTENTS else NONE for label in labels], vectors
+    )
     return topic, crisis
 
 
 def features(topic, crisis, text):
     from rasa.shared.nlu.training_data.message import Message
+
     parts = message_parts.parts_of(Message.build(text=text))
     detector = 1 - crisis.probabilities(parts.texts, parts.vectors)[:, crisis.labels.index(NONE)]
     rows = topic.probabilities(parts.texts, parts.vectors)
@@ -88,12 +96,15 @@ def curve(probabilities, gold, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7)):
     for threshold in thresholds:
         said = probabilities >= threshold
         tp, fp, fn = (said & gold).sum(), (said & ~gold).sum(), (~said & gold).sum()
-        lines.append(f"threshold {threshold:.1f}: recall {tp / max(1, tp + fn):.3f}, precision {tp / max(1, tp + fp):.3f}")
+        lines.append(
+            f"threshold {threshold:.1f}: recall {tp / max(1, tp + fn):.3f}, precision {tp / max(1, tp + fp):.3f}"
+        )
     return lines
 
 
 def main() -> int:
     from sklearn.linear_model import LogisticRegression
+
     embedder.embed = cached_embedder()
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     topic_config = next(c for c in config["pipeline"] if c["name"].endswith("TopicClassifier"))
@@ -102,7 +113,9 @@ def main() -> int:
     X, y, groups = [], [], []
     for name, held_out in writers.items():
         started = time.monotonic()
-        topic, crisis = train(base + [r for other, rows in writers.items() if other != name for r in rows], topic_config)
+        topic, crisis = train(
+            base + [r for other, rows in writers.items() if other != name for r in rows], topic_config
+        )
         for text, label in held_out:
             X.append(features(topic, crisis, text))
             y.append(label in CRISIS_INTENTS)

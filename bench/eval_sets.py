@@ -8,6 +8,7 @@ Two formats:
   card and, for crises, the indicator kind.
 Never train on any of them.
 """
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -62,7 +63,7 @@ def heldout_rows() -> List[Row]:
 def set_folder(set_name: str) -> Path:
     """'2026-12' is bench/blind/2026-12; 'dev-2026-12' is bench/dev/2026-12."""
     if set_name.startswith("dev-"):
-        return DEV / set_name[len("dev-"):]
+        return DEV / set_name[len("dev-") :]
     return BLIND / set_name
 
 
@@ -71,9 +72,17 @@ def blind_rows(set_name: str) -> List[Row]:
     for file in sorted(set_folder(set_name).glob("*.yml")):
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
         for message in data.get("messages") or []:
-            rows.append(Row(set_name, str(message["lang"]), str(message["label"]), str(message["text"]),
-                            second=message.get("second_label"), crisis_kind=message.get("crisis_kind"),
-                            hard_negative=bool(message.get("hard_negative"))))
+            rows.append(
+                Row(
+                    set_name,
+                    str(message["lang"]),
+                    str(message["label"]),
+                    str(message["text"]),
+                    second=message.get("second_label"),
+                    crisis_kind=message.get("crisis_kind"),
+                    hard_negative=bool(message.get("hard_negative")),
+                )
+            )
     return rows
 
 

@@ -63,8 +63,21 @@ def run_measured(command: List[str]) -> Tuple[float, float]:
 
 def train(config: Path, name: str) -> Dict[str, float]:
     rasa = Path(sys.executable).parent / "rasa"
-    seconds, peak = run_measured([str(rasa), "train", "nlu", "--config", str(config), "--nlu", "data",
-                                  "--out", str(OUT), "--fixed-model-name", name])
+    seconds, peak = run_measured(
+        [
+            str(rasa),
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            "data",
+            "--out",
+            str(OUT),
+            "--fixed-model-name",
+            name,
+        ]
+    )
     return {"train_seconds": round(seconds, 1), "train_peak_rss_mb": round(peak)}
 
 
@@ -86,9 +99,15 @@ def prediction(parse: Dict, milliseconds: float) -> Dict:
         confidence = float(top["confidence"]) if top else 0.0
     ranking = parse.get("topic_ranking") or []
     raw = (ranking[0]["name"], float(ranking[0]["confidence"])) if ranking else (topic, confidence)
-    return {"topic": topic, "confidence": round(confidence, 4), "second": parse.get("second_topic"),
-            "raw_topic": raw[0], "raw_confidence": round(raw[1], 4),
-            "crisis_by": parse.get("safety_backstop"), "ms": round(milliseconds, 2)}
+    return {
+        "topic": topic,
+        "confidence": round(confidence, 4),
+        "second": parse.get("second_topic"),
+        "raw_topic": raw[0],
+        "raw_confidence": round(raw[1], 4),
+        "crisis_by": parse.get("safety_backstop"),
+        "ms": round(milliseconds, 2),
+    }
 
 
 def evaluate_in_this_process(model: Path, result_file: Path, set_names: Sequence[str]) -> None:
@@ -111,15 +130,25 @@ def evaluate_in_this_process(model: Path, result_file: Path, set_names: Sequence
         return out
 
     predictions = asyncio.run(parse_all())
-    result_file.write_text(json.dumps({
-        "predictions": predictions, "load_seconds": round(load_seconds, 1),
-        "rss_after_load_mb": round(rss_after_load)}))
+    result_file.write_text(
+        json.dumps(
+            {
+                "predictions": predictions,
+                "load_seconds": round(load_seconds, 1),
+                "rss_after_load_mb": round(rss_after_load),
+            }
+        )
+    )
 
 
 def evaluate(model: Path, name: str, set_names: Sequence[str]) -> Dict:
     result_file = OUT / f"{name}.predictions.json"
-    subprocess.run([sys.executable, __file__, "--evaluate-model", str(model), "--result", str(result_file),
-                    "--sets", *set_names], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, __file__, "--evaluate-model", str(model), "--result", str(result_file), "--sets", *set_names],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return json.loads(result_file.read_text())
 
 
@@ -148,9 +177,19 @@ def confusion_picture(rows: Sequence[Row], predictions: Sequence[str], path: Pat
     figure.savefig(path, dpi=90)
 
 
-SIDE_BY_SIDE = ("messages", "accuracy", "per_language", "long_messages", "safety_recall",
-                "safety_recall_exact_kind", "safety_precision", "crisis_messages",
-                "hard_negatives_kept_calm", "out_of_scope_recall", "two_questions_both_covered")
+SIDE_BY_SIDE = (
+    "messages",
+    "accuracy",
+    "per_language",
+    "long_messages",
+    "safety_recall",
+    "safety_recall_exact_kind",
+    "safety_precision",
+    "crisis_messages",
+    "hard_negatives_kept_calm",
+    "out_of_scope_recall",
+    "two_questions_both_covered",
+)
 
 
 def report_for(rows: Sequence[Row], evaluation: Dict, set_names: Sequence[str]) -> Dict:
@@ -159,9 +198,11 @@ def report_for(rows: Sequence[Row], evaluation: Dict, set_names: Sequence[str]) 
     for name in set_names:
         chosen = [(r, p) for r, p in zip(rows, predictions) if r.set_name == name]
         report[name] = metrics([r for r, _ in chosen], [p for _, p in chosen])
-    report["costs"] = {"load_seconds": evaluation["load_seconds"],
-                       "rss_after_load_mb": evaluation["rss_after_load_mb"],
-                       **latency_summary([p["ms"] for p in predictions])}
+    report["costs"] = {
+        "load_seconds": evaluation["load_seconds"],
+        "rss_after_load_mb": evaluation["rss_after_load_mb"],
+        **latency_summary([p["ms"] for p in predictions]),
+    }
     return report
 
 
@@ -209,7 +250,7 @@ def main() -> int:
     rows = all_rows(set_names)
     report = {}
     targets = [(Path(args.model), Path(args.model).name.split(".")[0], {})] if args.model else []
-    for config in ([] if args.model else args.configs):
+    for config in [] if args.model else args.configs:
         name = Path(config).stem
         model = OUT / f"{name}.tar.gz"
         print(f"== training {config}", flush=True)
@@ -222,8 +263,11 @@ def main() -> int:
         report[name]["costs"].update(numbers, model_mb=round(model.stat().st_size / 1e6, 1))
         print_report(report[name], set_names)
         if number == 0 and len(set_names) > 1:
-            blind = [(r, catalogue_label(p["topic"])) for r, p in zip(rows, evaluation["predictions"])
-                     if r.set_name != "heldout"]
+            blind = [
+                (r, catalogue_label(p["topic"]))
+                for r, p in zip(rows, evaluation["predictions"])
+                if r.set_name != "heldout"
+            ]
             if blind:
                 confusion_picture([r for r, _ in blind], [p for _, p in blind], PICTURE)
     (OUT / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))

@@ -1,4 +1,5 @@
 """The NLU benchmark's figures, computed from rows and predictions (no Rasa needed here)."""
+
 from collections import Counter
 from typing import Dict, List, Sequence
 
@@ -20,10 +21,13 @@ def calibration(rows: Sequence[Row], predictions: Sequence[Dict]) -> List[str]:
     """Confidence of the answer given against how often it was right, per confidence bin."""
     lines = []
     for low, high in zip(CALIBRATION_BINS, CALIBRATION_BINS[1:]):
-        hits = [catalogue_label(p["topic"]) == r.gold for r, p in zip(rows, predictions)
-                if low <= p["confidence"] < high]
+        hits = [
+            catalogue_label(p["topic"]) == r.gold for r, p in zip(rows, predictions) if low <= p["confidence"] < high
+        ]
         if hits:
-            lines.append(f"{low:.2f}–{min(high, 1.0):.2f}: {len(hits):4d} messages, accuracy {_share(sum(hits), len(hits))}")
+            lines.append(
+                f"{low:.2f}–{min(high, 1.0):.2f}: {len(hits):4d} messages, accuracy {_share(sum(hits), len(hits))}"
+            )
     return lines
 
 
@@ -60,20 +64,25 @@ def metrics(rows: Sequence[Row], predictions: Sequence[Dict]) -> Dict:
     return {
         "messages": len(rows),
         "accuracy": accuracy(paired),
-        "per_language": {lang: f"{accuracy((r, p) for r, p in paired if r.language == lang)} "
-                               f"({sum(r.language == lang for r in rows)})" for lang in languages},
+        "per_language": {
+            lang: f"{accuracy((r, p) for r, p in paired if r.language == lang)} "
+            f"({sum(r.language == lang for r in rows)})"
+            for lang in languages
+        },
         "long_messages": f"{accuracy((r, p) for r, p in paired if r.long)} ({sum(r.long for r in rows)})",
         # Any crisis label counts for recall and precision: every crisis answer gives numbers first.
         "safety_recall": _share(sum(p in SAFETY for _, p in crisis_gold), len(crisis_gold)),
         "safety_recall_exact_kind": accuracy(crisis_gold),
         "safety_precision": _share(sum(r.gold in SAFETY for r, _ in crisis_predicted), len(crisis_predicted)),
         "crisis_messages": len(crisis_gold),
-        "hard_negatives_kept_calm": _share(sum(p not in SAFETY for r, p in paired if r.hard_negative),
-                                           sum(r.hard_negative for r in rows)),
+        "hard_negatives_kept_calm": _share(
+            sum(p not in SAFETY for r, p in paired if r.hard_negative), sum(r.hard_negative for r in rows)
+        ),
         "out_of_scope_recall": accuracy((r, p) for r, p in paired if r.gold == "out_of_scope"),
         # Two-question messages: both questions covered by the answer and the "Les også" offer.
-        "two_questions_both_covered": _share(sum({r.gold, r.second} <= {catalogue_label(p["topic"]), p.get("second")}
-                                                 for r, p in seconds), len(seconds)),
+        "two_questions_both_covered": _share(
+            sum({r.gold, r.second} <= {catalogue_label(p["topic"]), p.get("second")} for r, p in seconds), len(seconds)
+        ),
         "missed_crisis_kinds": dict(kinds.most_common()),
         "calibration": calibration(rows, predictions),
         "fallback_threshold_sweep": threshold_sweep(rows, predictions),

@@ -3,6 +3,7 @@ while different chats run side by side. A chat's worker ends when its queue is e
 
 With a TurnOrder (bot/turn_order.py), each job also holds the conversation's turn across
 gateway replicas, so the same conversation reaching two replicas is still handled one by one."""
+
 import asyncio
 import contextlib
 import logging

@@ -4,6 +4,7 @@ Behind a load balancer every request comes from the balancer, so its X-Forwarded
 read, but only when the request really comes from a trusted proxy (TRUSTED_PROXIES): anyone can
 send that header, and trusting it blindly would let one client pose as many.
 """
+
 from typing import Iterable, Optional
 
 from aiohttp import web

@@ -7,6 +7,7 @@ flood check; the emoji and no-words answers; the relay to Rasa with its apology 
 slow and its give-up text; Rasa's replies packed into messages; and deleting the conversation
 when the user asked for it.
 """
+
 import asyncio
 import logging
 from typing import Awaitable, Callable, List, Optional, Protocol
@@ -41,8 +42,9 @@ class Outbox(Protocol):
 
 
 class Conversations:
-    def __init__(self, relay: Relay, forgetting: Forgetting, flood_messages: int, flood_window_seconds: float,
-                 redis=None) -> None:
+    def __init__(
+        self, relay: Relay, forgetting: Forgetting, flood_messages: int, flood_window_seconds: float, redis=None
+    ) -> None:
         self.relay, self.forgetting = relay, forgetting
         self.queues = ChatQueues(TurnOrder(redis))
         self.flood = SharedFloodGuard("conversation", flood_messages, flood_window_seconds, redis)
@@ -114,13 +116,18 @@ class Conversations:
             drop(sender)
         await out.deleted(confirmation)
 
-    async def _deliver(self, sender: str, text: str, language: str, out: Outbox,
-                       client: str = "") -> Optional[List[dict]]:
+    async def _deliver(
+        self, sender: str, text: str, language: str, out: Outbox, client: str = ""
+    ) -> Optional[List[dict]]:
         await out.typing(True)
         try:
             replies = await self.relay.deliver(
-                sender, text, on_trouble=lambda: out.notice(gateway_text("rasa_trouble", language)),
-                language=language, client=client)
+                sender,
+                text,
+                on_trouble=lambda: out.notice(gateway_text("rasa_trouble", language)),
+                language=language,
+                client=client,
+            )
         finally:
             await out.typing(False)
         if replies is None:

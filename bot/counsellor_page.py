@@ -9,23 +9,24 @@ counts are in the bookings database, so every replica sees them. Logins, failed 
 the user name only when it is the account's: a password typed in the wrong field must not be
 kept), and every booking shown or changed go to the audit log.
 """
+
 import asyncio
 import secrets
 import time
-from pathlib import Path
-from urllib.parse import urlparse
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Dict, Optional
+from urllib.parse import urlparse
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 
+from bot.client_address import client_address
+from bot.passwords import verify_password
 from core.audit_log import AuditLog
 from core.availability import Schedule
 from core.booking_store import BookingStore, NotFound, SlotTaken
 from core.content import load
-from bot.client_address import client_address
-from bot.passwords import verify_password
 
 SESSION_COOKIE = "radgiver_session"
 LOGIN_COOKIE = "radgiver_login"  # the login form's CSRF token
@@ -35,20 +36,32 @@ UNKNOWN_USER = "(ukjent)"
 CHANNELS = {"in_person": "oppmøte", "phone": "telefon", "chat": "chat"}
 STATUSES = {"done": "done", "no-show": "no_show", "cancel": "cancelled"}
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
 # The pages' HTML (bot/templates/counsellor/), escaped by Jinja2 wherever a value goes in.
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates" / "counsellor"),
-                        autoescape=True, keep_trailing_newline=True)
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates" / "counsellor"),
+    autoescape=True,
+    keep_trailing_newline=True,
+)
 ACTIONS = (("done", "Gjennomført"), ("no-show", "Møtte ikke"), ("cancel", "Avlys"))
 
 
 class CounsellorPage:
-    def __init__(self, store: BookingStore, user: str, password_hash: str, secure_cookie: bool = True,
-                 session_seconds: float = SESSION_SECONDS, trusted_proxies: tuple = ()) -> None:
+    def __init__(
+        self,
+        store: BookingStore,
+        user: str,
+        password_hash: str,
+        secure_cookie: bool = True,
+        session_seconds: float = SESSION_SECONDS,
+        trusted_proxies: tuple = (),
+    ) -> None:
         self.store, self.user, self.password_hash = store, user, password_hash
         self.trusted_proxies = trusted_proxies
         self.audit = AuditLog(store.engine)
@@ -58,9 +71,14 @@ class CounsellorPage:
         self.lock_recorded: Dict[str, float] = {}  # address → when its lockout was last audited
 
     def routes(self) -> list:
-        return [web.get("/radgiver/", self.bookings), web.get("/radgiver/login", self.login_form),
-                web.post("/radgiver/login", self.login), web.post("/radgiver/logout", self.logout),
-                web.post("/radgiver/booking", self.change_booking), web.post("/radgiver/block", self.block)]
+        return [
+            web.get("/radgiver/", self.bookings),
+            web.get("/radgiver/login", self.login_form),
+            web.post("/radgiver/login", self.login),
+            web.post("/radgiver/logout", self.logout),
+            web.post("/radgiver/booking", self.change_booking),
+            web.post("/radgiver/block", self.block),
+        ]
 
     # --- sessions ---------------------------------------------------------------------------
     def _session(self, request: web.Request) -> Optional[dict]:
@@ -79,8 +97,10 @@ class CounsellorPage:
 
     def _locked(self, address: str) -> bool:
         since = datetime.now(timezone.utc) - timedelta(seconds=LOCKOUT_SECONDS)
-        return (self.store.count_failed("login_address", address[:64], since) >= MAX_FAILURES_PER_ADDRESS
-                or self.store.count_failed("login_account", self.user[:64], since) >= MAX_FAILURES_PER_ACCOUNT)
+        return (
+            self.store.count_failed("login_address", address[:64], since) >= MAX_FAILURES_PER_ADDRESS
+            or self.store.count_failed("login_account", self.user[:64], since) >= MAX_FAILURES_PER_ACCOUNT
+        )
 
     def _failed(self, address: str, known_user: bool) -> None:
         keys = [("login_address", address[:64])] + ([("login_account", self.user[:64])] if known_user else [])
@@ -109,8 +129,15 @@ class CounsellorPage:
     async def login_form(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
         response = self._page("login.html", status, title="Rådgivere – logg inn", message=message, csrf=token)
-        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure_cookie,
-                            max_age=3600, path="/radgiver/")
+        response.set_cookie(
+            LOGIN_COOKIE,
+            token,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure_cookie,
+            max_age=3600,
+            path="/radgiver/",
+        )
         return response
 
     async def login(self, request: web.Request) -> web.Response:
@@ -126,18 +153,29 @@ class CounsellorPage:
             return await self.login_form(request, "For mange forsøk. Vent 15 minutter.", 429)
         # Argon2 takes ~150 ms of CPU: in a thread, so the chats on this gateway do not wait.
         password_ok = bool(self.password_hash) and await asyncio.get_running_loop().run_in_executor(
-            None, verify_password, str(form.get("password", "")), self.password_hash)
+            None, verify_password, str(form.get("password", "")), self.password_hash
+        )
         if not (known_user and password_ok):
             self._failed(address, known_user)
             self.audit.record(actor, "login_failed", address=address)
             return await self.login_form(request, "Feil brukernavn eller passord.", 401)
         self.audit.record(self.user, "login", address=address)
         token = secrets.token_urlsafe(32)
-        self.sessions[token] = {"csrf": secrets.token_urlsafe(32), "expires": time.time() + self.session_seconds,
-                                "user": self.user}
+        self.sessions[token] = {
+            "csrf": secrets.token_urlsafe(32),
+            "expires": time.time() + self.session_seconds,
+            "user": self.user,
+        }
         response = web.HTTPSeeOther("/radgiver/")
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", secure=self.secure_cookie,
-                            max_age=int(self.session_seconds), path="/radgiver/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure_cookie,
+            max_age=int(self.session_seconds),
+            path="/radgiver/",
+        )
         raise response
 
     async def logout(self, request: web.Request) -> web.Response:
@@ -153,13 +191,24 @@ class CounsellorPage:
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         shown = self.store.bookings_between(today, today + timedelta(days=7), statuses=("booked", "blocked"))
         self.audit.record(session["user"], "viewed", [booking.reference for booking in shown])
-        rows = [{"time": f"{booking.slot_start.astimezone(plan.timezone):%a %d.%m %H:%M}",
-                 "reference": booking.reference, "channel": CHANNELS.get(booking.channel, booking.channel),
-                 "blocked": booking.status == "blocked",
-                 "phone": booking.phone if booking.channel == "phone" and booking.phone else ""}
-                for booking in shown]
-        return self._page("bookings.html", title="Bestillinger i dag og denne uka", rows=rows, actions=ACTIONS,
-                          csrf=session["csrf"], notice=request.query.get("melding", ""))
+        rows = [
+            {
+                "time": f"{booking.slot_start.astimezone(plan.timezone):%a %d.%m %H:%M}",
+                "reference": booking.reference,
+                "channel": CHANNELS.get(booking.channel, booking.channel),
+                "blocked": booking.status == "blocked",
+                "phone": booking.phone if booking.channel == "phone" and booking.phone else "",
+            }
+            for booking in shown
+        ]
+        return self._page(
+            "bookings.html",
+            title="Bestillinger i dag og denne uka",
+            rows=rows,
+            actions=ACTIONS,
+            csrf=session["csrf"],
+            notice=request.query.get("melding", ""),
+        )
 
     async def change_booking(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
@@ -179,7 +228,9 @@ class CounsellorPage:
         session = self._require(request, form)
         plan = Schedule.from_config(load("booking.yml"))
         try:
-            start = datetime.strptime(str(form.get("start", "")).strip(), "%Y-%m-%d %H:%M").replace(tzinfo=plan.timezone)
+            start = datetime.strptime(str(form.get("start", "")).strip(), "%Y-%m-%d %H:%M").replace(
+                tzinfo=plan.timezone
+            )
         except ValueError:
             raise web.HTTPSeeOther("/radgiver/?melding=Ugyldig+tid")
         if not plan.is_slot(start):

@@ -1,6 +1,7 @@
 """What a message of emoji alone means (content/emoji.yml): 👍 is "ja", 🙏 is "takk", 😢 gets a
 kind answer from the gateway. Named with the `emoji` library, so skin tones and variants of the
 same emoji mean the same."""
+
 import re
 from dataclasses import dataclass
 from typing import Dict, Optional

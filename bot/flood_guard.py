@@ -3,6 +3,7 @@
 The first message over the limit gets one warning; the rest are dropped silently until the
 window has room again.
 """
+
 import time
 from collections import deque
 from enum import Enum

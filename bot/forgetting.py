@@ -1,6 +1,7 @@
 """Deleting what is stored about one user, on their request: the conversation in Rasa's tracker
 store and the link (and, where it is no longer needed, the phone number) of their bookings.
 The bookings themselves stay for the counsellors."""
+
 import asyncio
 import logging
 from dataclasses import dataclass
@@ -9,9 +10,9 @@ from typing import List
 
 from core.booking_store import BookingStore
 from core.content import load, service_details, text_in
+from core.conversation_store import ConversationStore
 from core.protocol import DELETE_MARKER
 from core.settings import phone_retention_days
-from core.conversation_store import ConversationStore
 
 log = logging.getLogger(__name__)
 

@@ -1,25 +1,26 @@
 """The gateway process: the channels (web widget, Telegram) and the counsellors' page.
 
-    .venv/bin/python -m bot.gateway     # listens on GATEWAY_HOST:GATEWAY_PORT (127.0.0.1:8000)
+.venv/bin/python -m bot.gateway     # listens on GATEWAY_HOST:GATEWAY_PORT (127.0.0.1:8000)
 """
+
 import asyncio
 import logging
 
 from aiohttp import web
 
-from core.booking_store import BookingStore
 from bot.channels.web import WebChannel
-from core.conversation_store import ConversationStore, tracker_store_url
-from bot.counsellor_page import SECURITY_HEADERS, CounsellorPage
 from bot.conversations import Conversations
+from bot.counsellor_page import SECURITY_HEADERS, CounsellorPage
 from bot.forgetting import Forgetting
 from bot.http_guard import guard
 from bot.pseudonyms import Pseudonyms, load_secret
 from bot.rasa_client import RasaClient
 from bot.relay import Relay
 from bot.retention import apply_retention
-from core.settings import Settings, load_settings
 from bot.shared_state import connect
+from core.booking_store import BookingStore
+from core.conversation_store import ConversationStore, tracker_store_url
+from core.settings import Settings, load_settings
 
 log = logging.getLogger("bot.gateway")
 RETENTION_EVERY_SECONDS = 3600
@@ -31,6 +32,7 @@ async def health(request: web.Request) -> web.Response:
 
 def name_the_replica(app: web.Application, name: str) -> None:
     """Every response (WebSocket handshakes too) says which replica answered: X-Gateway-Replica."""
+
     async def add_header(_request: web.Request, response: web.StreamResponse) -> None:
         response.headers["X-Gateway-Replica"] = name
 
@@ -39,8 +41,9 @@ def name_the_replica(app: web.Application, name: str) -> None:
 
 
 def _add_rasa_client(app: web.Application, settings: Settings, bookings: BookingStore) -> Relay:
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token,
-                      settings.rasa_channel_secret)
+    rasa = RasaClient(
+        settings.rasa_url, settings.rasa_timeout_seconds, settings.rasa_auth_token, settings.rasa_channel_secret
+    )
 
     async def connected(_app):
         await rasa.start()
@@ -48,19 +51,32 @@ def _add_rasa_client(app: web.Application, settings: Settings, bookings: Booking
         await rasa.close()
 
     app.cleanup_ctx.append(connected)  # before the channels: it closes after their turns are done
-    return Relay(rasa, settings.rasa_slow_seconds, settings.rasa_retry_seconds, settings.rasa_retry_max_delay,
-                 keep_phone=bookings.keep_phone)
+    return Relay(
+        rasa,
+        settings.rasa_slow_seconds,
+        settings.rasa_retry_seconds,
+        settings.rasa_retry_max_delay,
+        keep_phone=bookings.keep_phone,
+    )
 
 
-def _schedule_retention(app: web.Application, settings: Settings, conversations: ConversationStore,
-                        bookings: BookingStore) -> None:
+def _schedule_retention(
+    app: web.Application, settings: Settings, conversations: ConversationStore, bookings: BookingStore
+) -> None:
     """Runs the retention job (bot/retention.py) at start and then every hour."""
+
     async def every_hour():
         while True:
             try:
                 report = await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: apply_retention(conversations, bookings, settings.conversation_retention_days,
-                                                  audit_days=settings.audit_retention_days))
+                    None,
+                    lambda: apply_retention(
+                        conversations,
+                        bookings,
+                        settings.conversation_retention_days,
+                        audit_days=settings.audit_retention_days,
+                    ),
+                )
                 if report:
                     log.info("Retention: deleted %s", report)
             except Exception:  # a database hiccup must not stop the gateway; the next hour retries
@@ -79,9 +95,14 @@ def create_app(settings: Settings) -> web.Application:
     store = BookingStore(settings.bookings_url)
     store.migrate()
     counsellors = settings.counsellors
-    page = CounsellorPage(store, user=counsellors.user, password_hash=counsellors.password_hash,
-                          secure_cookie=counsellors.secure_cookie, session_seconds=counsellors.session_seconds,
-                          trusted_proxies=settings.trusted_proxies)
+    page = CounsellorPage(
+        store,
+        user=counsellors.user,
+        password_hash=counsellors.password_hash,
+        secure_cookie=counsellors.secure_cookie,
+        session_seconds=counsellors.session_seconds,
+        trusted_proxies=settings.trusted_proxies,
+    )
     app = web.Application(client_max_size=64 * 1024)
     name_the_replica(app, settings.gateway_name)
     app.add_routes([web.get("/health", health)] + page.routes())
@@ -92,16 +113,20 @@ def create_app(settings: Settings) -> web.Application:
     _schedule_retention(app, settings, stored, store)
     redis = connect(settings.gateway_redis_url)
     if redis is not None:
+
         async def close_redis(_app):
             await redis.close()
+
         app.on_cleanup.append(close_redis)
-    conversations = Conversations(relay, Forgetting(stored, store), settings.flood_messages,
-                                  settings.flood_window_seconds, redis)
+    conversations = Conversations(
+        relay, Forgetting(stored, store), settings.flood_messages, settings.flood_window_seconds, redis
+    )
     web_channel = WebChannel(settings, conversations, pseudonyms, redis)
     guard(app, web_channel.chat.allowed_origins)
     web_channel.attach(app)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel, webhook_secret  # only when configured
+
         TelegramChannel(settings, conversations, pseudonyms, webhook_secret(settings, secret)).attach(app)
         log.info("Telegram channel on (%s)", "webhook" if settings.telegram_webhook_url else "long polling")
     else:
@@ -110,6 +135,7 @@ def create_app(settings: Settings) -> web.Application:
     async def finish_turns(_app):
         yield
         await conversations.drain()  # before the Rasa client and Redis close
+
     app.cleanup_ctx.append(finish_turns)
     return app
 

@@ -5,6 +5,7 @@ the counsellors' page inline styles); every other response gets the strictest on
 other sites may not use the chat's socket or API: browsers always send Origin there, and a
 client without one (a script, the load test) is let through, since it could send any Origin.
 """
+
 from typing import Collection
 
 from aiohttp import web
@@ -25,6 +26,7 @@ def origin_allowed(request: web.Request, allowed: Collection[str]) -> bool:
 
 def guard(app: web.Application, allowed_origins: Collection[str]) -> None:
     """Adds the baseline headers to every response and refuses foreign origins on the chat."""
+
     async def add_headers(_request: web.Request, response: web.StreamResponse) -> None:
         for name, value in BASELINE.items():
             response.headers.setdefault(name, value)

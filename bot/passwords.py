@@ -1,8 +1,9 @@
 """Password hashes for the counsellors' page (Argon2id, argon2-cffi's recommended parameters).
 
-    .venv/bin/python -m bot.passwords        # asks for a password, prints the hash for
-                                             # COUNSELLOR_PASSWORD_HASH
+.venv/bin/python -m bot.passwords        # asks for a password, prints the hash for
+                                         # COUNSELLOR_PASSWORD_HASH
 """
+
 import getpass
 
 from argon2 import PasswordHasher

@@ -4,6 +4,7 @@ Rasa reads any message that starts with "/" as an intent, and warns, quoting it,
 is unknown. So a payload must name an intent of the domain, with at most a flat JSON object of
 short values; any other message starting with "/" goes to Rasa as text.
 """
+
 import json
 import re
 from functools import lru_cache
@@ -34,7 +35,8 @@ def is_button_payload(payload: str) -> bool:
         return False
     return isinstance(entities, dict) and all(
         re.fullmatch(r"[a-z_]{1,40}", key) and isinstance(value, str) and len(value) <= 100
-        for key, value in entities.items())
+        for key, value in entities.items()
+    )
 
 
 def as_typed_text(text: str) -> str:

@@ -2,6 +2,7 @@
 and secrets hold special-category data. Every process the launchers start gets umask 077, and
 the runtime directory is made private at start, files left by earlier versions included.
 """
+
 import logging
 import os
 import stat
@@ -22,8 +23,11 @@ def make_private(var_dir: Path) -> None:
 
 def readable_by_others(var_dir: Path) -> List[Path]:
     """Files or directories under var_dir that anyone but their owner may read or enter."""
-    return [path for path in [var_dir, *var_dir.rglob("*")]
-            if not path.is_symlink() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
+    return [
+        path
+        for path in [var_dir, *var_dir.rglob("*")]
+        if not path.is_symlink() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO)
+    ]
 
 
 def check_private(var_dir: Path) -> None:

@@ -3,6 +3,7 @@
 The key is SENDER_ID_SECRET; without it, a random key is created once in VAR_DIR and reused,
 so ids stay stable across restarts. Several gateway replicas must share SENDER_ID_SECRET.
 """
+
 import hashlib
 import hmac
 import os

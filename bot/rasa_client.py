@@ -1,4 +1,5 @@
 """Sends a user's message to Rasa's REST channel and returns Rasa's replies."""
+
 import asyncio
 from typing import List, Optional
 from urllib.parse import quote

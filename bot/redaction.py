@@ -3,6 +3,7 @@ tracker store and any log): Norwegian national ID numbers (fødselsnummer and D-
 with their control digits), e-mail addresses and phone numbers. A phone number is let through
 only when the booking form has just asked for one.
 """
+
 import re
 from dataclasses import dataclass, field
 from typing import Set
@@ -40,6 +41,6 @@ def redact(text: str, phone_expected: bool = False) -> Redacted:
     if not phone_expected:
         # From the end, so earlier positions stay valid while replacing.
         for match in reversed(list(phonenumbers.PhoneNumberMatcher(text, "NO", leniency=phonenumbers.Leniency.VALID))):
-            text = text[:match.start] + MASKS["phone"] + text[match.end:]
+            text = text[: match.start] + MASKS["phone"] + text[match.end :]
             found.add("phone")
     return Redacted(text, found)

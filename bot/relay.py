@@ -6,6 +6,7 @@ to the user; the message is then retried with growing pauses until it gets throu
 `retry_seconds` have passed. A request that is only slow is waited for, not sent again, so
 Rasa does not see the message twice.
 """
+
 import asyncio
 import logging
 import time
@@ -18,21 +19,32 @@ from bot.texts import gateway_text
 from core.phone_numbers import find_phone, with_handle
 from core.protocol import EXPECTS_PHONE
 
-
 log = logging.getLogger(__name__)
 
 
 class Relay:
-    def __init__(self, rasa: RasaClient, slow_seconds: float, retry_seconds: float, max_delay: float,
-                 keep_phone: Optional[Callable[[str, str], str]] = None) -> None:
+    def __init__(
+        self,
+        rasa: RasaClient,
+        slow_seconds: float,
+        retry_seconds: float,
+        max_delay: float,
+        keep_phone: Optional[Callable[[str, str], str]] = None,
+    ) -> None:
         self.rasa = rasa
         # Keeps the number a booking asked for outside Rasa, returns its handle (core/phone_numbers.py)
         self.keep_phone = keep_phone
         self.slow_seconds, self.retry_seconds, self.max_delay = slow_seconds, retry_seconds, max_delay
         self.phone_asked: Dict[str, bool] = {}  # senders whose last answer asked for a phone number
 
-    async def deliver(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]],
-                      language: str = "nb", client: str = "") -> Optional[List[dict]]:
+    async def deliver(
+        self,
+        sender_id: str,
+        text: str,
+        on_trouble: Callable[[], Awaitable[None]],
+        language: str = "nb",
+        client: str = "",
+    ) -> Optional[List[dict]]:
         """Rasa's replies (after a note when something was masked), or None if Rasa stayed
         unreachable for the whole retry period. `client` is the pseudonymised address or chat
         the action server counts bookings and failed tries by."""
@@ -62,8 +74,9 @@ class Relay:
     def forget(self, sender_id: str) -> None:
         self.phone_asked.pop(sender_id, None)
 
-    async def _send(self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]],
-                    client: str = "") -> Optional[List[dict]]:
+    async def _send(
+        self, sender_id: str, text: str, on_trouble: Callable[[], Awaitable[None]], client: str = ""
+    ) -> Optional[List[dict]]:
         give_up_at = time.monotonic() + self.retry_seconds
         told_user, delay = False, 1.0
         turn_id = uuid.uuid4().hex  # the same for every try (see RasaClient.send)

@@ -5,9 +5,9 @@ consecutive texts as one message, and a reply with buttons closes a message. A m
 within MAX_MESSAGE_CHARS (one phone screen): a text that would make it longer starts the next
 one, so an answer and its follow-up may arrive as two. Images and custom payloads are not shown.
 """
+
 from dataclasses import dataclass, field
 from typing import List
-
 
 MAX_MESSAGE_CHARS = 600
 
@@ -33,7 +33,12 @@ def pack(replies: List[dict]) -> List[BotMessage]:
                 close([])
             texts.append(reply["text"])
         if reply.get("buttons"):
-            close([{"title": b["title"], "payload": b["payload"]} for b in reply["buttons"]
-                   if isinstance(b, dict) and b.get("title") and b.get("payload")])
+            close(
+                [
+                    {"title": b["title"], "payload": b["payload"]}
+                    for b in reply["buttons"]
+                    if isinstance(b, dict) and b.get("title") and b.get("payload")
+                ]
+            )
     close([])
     return messages

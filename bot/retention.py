@@ -8,6 +8,7 @@ Idempotent; the gateway runs it every hour, and it can be run by hand:
     .venv/bin/python -m bot.retention --dry-run    # prints what it would delete
     .venv/bin/python -m bot.retention              # deletes it
 """
+
 import argparse
 import logging
 import time
@@ -37,13 +38,20 @@ class RetentionReport:
         return any((self.conversations, self.phones, self.unlinked, self.audit_entries))
 
     def __str__(self) -> str:
-        return (f"{self.conversations} conversations ({self.events} events), {self.phones} phone numbers, "
-                f"{self.unlinked} bookings unlinked from conversations, {self.audit_entries} audit log entries")
+        return (
+            f"{self.conversations} conversations ({self.events} events), {self.phones} phone numbers, "
+            f"{self.unlinked} bookings unlinked from conversations, {self.audit_entries} audit log entries"
+        )
 
 
-def apply_retention(conversations: ConversationStore, bookings: BookingStore, retention_days: float,
-                    now: Optional[float] = None, dry_run: bool = False,
-                    audit_days: float = Retention.audit_days) -> RetentionReport:
+def apply_retention(
+    conversations: ConversationStore,
+    bookings: BookingStore,
+    retention_days: float,
+    now: Optional[float] = None,
+    dry_run: bool = False,
+    audit_days: float = Retention.audit_days,
+) -> RetentionReport:
     now = time.time() if now is None else now
     cutoff = now - retention_days * DAY
     idle, events = conversations.idle_conversations(cutoff)
@@ -64,9 +72,13 @@ def main() -> int:
     settings = load_settings()
     bookings = BookingStore(settings.bookings_url)
     bookings.migrate()
-    report = apply_retention(ConversationStore(tracker_store_url(settings)), bookings,
-                             settings.retention.conversation_days, dry_run=args.dry_run,
-                             audit_days=settings.retention.audit_days)
+    report = apply_retention(
+        ConversationStore(tracker_store_url(settings)),
+        bookings,
+        settings.retention.conversation_days,
+        dry_run=args.dry_run,
+        audit_days=settings.retention.audit_days,
+    )
     print(("Would delete: " if args.dry_run else "Deleted: ") + str(report))
     return 0
 

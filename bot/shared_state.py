@@ -6,6 +6,7 @@ While Redis is unreachable the gateway degrades instead of failing: limits are c
 process only and pushes reach the sockets open here, with a warning in the log (at most once a
 minute), because answering users matters more than exact limits.
 """
+
 import asyncio
 import json
 import logging

@@ -1,9 +1,9 @@
 """The gateway's own texts (content/gateway.yml and each channel's file), filled in with the
 service's details from content/service.yml."""
+
 from typing import List
 
 from core.content import buttons_in, load, service_details, text_in
-
 
 # The privacy page in each language (content/), each linking to the other.
 PRIVACY_PAGES = {"nb": "personvern.html", "en": "privacy.en.html"}

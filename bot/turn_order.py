@@ -11,6 +11,7 @@ A replica that dies holding a turn would block the conversation, so the holder r
 while it works; a turn whose lease has run out is skipped. Without Redis (not configured, or
 unreachable) turns are ordered within this process only, with a warning in the log.
 """
+
 import asyncio
 import contextlib
 import logging
@@ -22,15 +23,17 @@ from redis.exceptions import RedisError
 from bot.shared_state import PREFIX, Warner
 
 log = logging.getLogger(__name__)
-LEASE_MS = 10_000          # a turn with no sign of life for this long is skipped
-HEARTBEAT_SECONDS = 3.0    # how often the holder renews its lease
-KEY_TTL_SECONDS = 3600     # an idle conversation's counters vanish after an hour
+LEASE_MS = 10_000  # a turn with no sign of life for this long is skipped
+HEARTBEAT_SECONDS = 3.0  # how often the holder renews its lease
+KEY_TTL_SECONDS = 3600  # an idle conversation's counters vanish after an hour
 POLL_FIRST, POLL_MAX = 0.005, 0.05
 
 _NOW_MS = "local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
 
 # KEYS: next ticket, number being served, when it last showed life. ARGV: ttl. Returns the ticket.
-TAKE = _NOW_MS + """
+TAKE = (
+    _NOW_MS
+    + """
 local ticket = redis.call('INCR', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('SET', KEYS[2], ticket)
@@ -39,9 +42,12 @@ end
 for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[1]) end
 return ticket
 """
+)
 
 # ARGV: ticket, lease ms, ttl. Returns 0 wait, 1 your turn, 2 your turn was skipped (run late).
-POLL = _NOW_MS + """
+POLL = (
+    _NOW_MS
+    + """
 local ticket = tonumber(ARGV[1])
 local serving = tonumber(redis.call('GET', KEYS[2]))
 if serving == nil or serving == ticket then
@@ -57,20 +63,25 @@ if now - since > tonumber(ARGV[2]) then
 end
 return 0
 """
+)
 
 # ARGV: ticket, ttl, done (1: serve the next ticket; 0: only renew the lease).
-RENEW_OR_RELEASE = _NOW_MS + """
+RENEW_OR_RELEASE = (
+    _NOW_MS
+    + """
 if tonumber(redis.call('GET', KEYS[2])) ~= tonumber(ARGV[1]) then return 0 end
 if ARGV[3] == '1' then redis.call('SET', KEYS[2], tonumber(ARGV[1]) + 1, 'EX', ARGV[2]) end
 redis.call('SET', KEYS[3], now, 'EX', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
+)
 
 
 class TurnOrder:
-    def __init__(self, redis: Optional[aioredis.Redis], lease_ms: int = LEASE_MS,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(
+        self, redis: Optional[aioredis.Redis], lease_ms: int = LEASE_MS, heartbeat_seconds: float = HEARTBEAT_SECONDS
+    ) -> None:
         self.redis, self.lease_ms, self.heartbeat_seconds = redis, lease_ms, heartbeat_seconds
         self.warner = Warner()
         if redis is not None:

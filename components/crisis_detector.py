@@ -14,6 +14,7 @@ crisis probability. Recall comes first, so the threshold is low; the phrase back
 (safety_backstop.py) runs after this. Runs after the FallbackClassifier, so a crisis wins over
 "not understood" too.
 """
+
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
@@ -27,6 +28,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.crisis_marking import is_crisis, mark_crisis
 from components.message_parts import parts_of
+from components.topic_classifier import intent_of, label_of, response_selector_output
+from components.trained_text_component import TrainedTextComponent
 from core.intents import (
     CRISIS_INTENTS,
     CRISIS_SCORE_KEY,
@@ -35,8 +38,6 @@ from core.intents import (
     TOPIC_RANKING_KEY,
     is_command,
 )
-from components.trained_text_component import TrainedTextComponent
-from components.topic_classifier import intent_of, label_of, response_selector_output
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +52,12 @@ def logit(probability: float) -> float:
 
 def evidence(detector: np.ndarray, topic: np.ndarray) -> Dict[str, float]:
     """Crisis probabilities per part (row 0 = whole message) as the weighed features' inputs."""
-    return {"detector_whole": logit(detector[0]),
-            "detector_sentence": logit(detector[1:].max() if len(detector) > 1 else detector[0]),
-            "topic_whole": logit(topic[0]),
-            "topic_sentence": logit(topic[1:].max() if len(topic) > 1 else topic[0])}
+    return {
+        "detector_whole": logit(detector[0]),
+        "detector_sentence": logit(detector[1:].max() if len(detector) > 1 else detector[0]),
+        "topic_whole": logit(topic[0]),
+        "topic_sentence": logit(topic[1:].max() if len(topic) > 1 else topic[0]),
+    }
 
 
 def crisis_probability(features: Dict[str, float], weights: Dict[str, float], bias: float) -> float:
@@ -89,8 +92,12 @@ class CrisisDetector(TrainedTextComponent):
                 texts.append(example.get(TEXT))
                 labels.append(label if label in CRISIS_INTENTS else NONE)
         model = self.fit_and_keep(texts, labels, class_weight="balanced")
-        logger.info("Crisis detector: %d examples, %d crisis, temperature %.3f",
-                    len(texts), sum(label != NONE for label in labels), model.temperature)
+        logger.info(
+            "Crisis detector: %d examples, %d crisis, temperature %.3f",
+            len(texts),
+            sum(label != NONE for label in labels),
+            model.temperature,
+        )
         return self.resource
 
     def part_probabilities(self, message: Message) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Sequence[str]]:
@@ -122,8 +129,12 @@ class CrisisDetector(TrainedTextComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if self.model is None or not (message.get(TEXT) or "").strip() \
-                    or is_command(message.get(TEXT)) or is_crisis(message):
+            if (
+                self.model is None
+                or not (message.get(TEXT) or "").strip()
+                or is_command(message.get(TEXT))
+                or is_crisis(message)
+            ):
                 continue
             intent, probability = self.detect(message)
             message.set(CRISIS_SCORE_KEY, round(probability, 3), add_to_output=True)
@@ -138,20 +149,29 @@ class CrisisDetector(TrainedTextComponent):
         """A crisis label the topic classifier chose without much certainty, where the crisis
         layer found none: the message gets its best other label instead."""
         current = message.get(INTENT) or {}
-        if current.get(INTENT_NAME_KEY) not in CRISIS_INTENTS or \
-                float(current.get(PREDICTED_CONFIDENCE_KEY) or 0) >= float(self.config["keep_topic_crisis_above"]):
+        if current.get(INTENT_NAME_KEY) not in CRISIS_INTENTS or float(
+            current.get(PREDICTED_CONFIDENCE_KEY) or 0
+        ) >= float(self.config["keep_topic_crisis_above"]):
             return
         others = [r for r in message.get(TOPIC_RANKING_KEY) or [] if r[INTENT_NAME_KEY] not in CRISIS_INTENTS]
         if others and float(others[0][PREDICTED_CONFIDENCE_KEY]) >= float(self.config["fallback_threshold"]):
-            best = {INTENT_NAME_KEY: intent_of(others[0][INTENT_NAME_KEY]),
-                    PREDICTED_CONFIDENCE_KEY: others[0][PREDICTED_CONFIDENCE_KEY]}
-            faq = [(r[INTENT_NAME_KEY], r[PREDICTED_CONFIDENCE_KEY]) for r in others
-                   if r[INTENT_NAME_KEY].startswith(RETRIEVAL_INTENT + "/")]
+            best = {
+                INTENT_NAME_KEY: intent_of(others[0][INTENT_NAME_KEY]),
+                PREDICTED_CONFIDENCE_KEY: others[0][PREDICTED_CONFIDENCE_KEY],
+            }
+            faq = [
+                (r[INTENT_NAME_KEY], r[PREDICTED_CONFIDENCE_KEY])
+                for r in others
+                if r[INTENT_NAME_KEY].startswith(RETRIEVAL_INTENT + "/")
+            ]
             if faq:
                 message.set("response_selector", response_selector_output(faq), add_to_output=True)
         else:
             best = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) not in CRISIS_INTENTS]
         message.set(INTENT, best, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [best] + [r for r in ranking if r.get(INTENT_NAME_KEY) != best[INTENT_NAME_KEY]],
-                    add_to_output=True)
+        message.set(
+            INTENT_RANKING_KEY,
+            [best] + [r for r in ranking if r.get(INTENT_NAME_KEY) != best[INTENT_NAME_KEY]],
+            add_to_output=True,
+        )

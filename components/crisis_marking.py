@@ -5,6 +5,7 @@ found it is named (`safety_backstop`: phrase | detector | classifier), and an FA
 same message also asked is kept as `deferred_topic`, so the dialogue can answer it after the
 emergency numbers.
 """
+
 from typing import Optional
 
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
@@ -25,8 +26,9 @@ DEFERRED_MIN_SENTENCE = 0.5
 
 
 def is_crisis(message: Message) -> bool:
-    return (message.get(INTENT) or {}).get(INTENT_NAME_KEY) in CRISIS_INTENTS and \
-        float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0) >= 1.0
+    return (message.get(INTENT) or {}).get(INTENT_NAME_KEY) in CRISIS_INTENTS and float(
+        (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0
+    ) >= 1.0
 
 
 def deferred_topic(message: Message) -> Optional[str]:
@@ -49,8 +51,11 @@ def deferred_topic(message: Message) -> Optional[str]:
 
 def mark_crisis(message: Message, intent: str, reason: str) -> None:
     crisis = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
-               if r.get(INTENT_NAME_KEY) not in (intent, DEFAULT_NLU_FALLBACK_INTENT_NAME)]
+    ranking = [
+        r
+        for r in message.get(INTENT_RANKING_KEY) or []
+        if r.get(INTENT_NAME_KEY) not in (intent, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+    ]
     message.set(INTENT, crisis, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [crisis] + ranking, add_to_output=True)
     message.set(REASON_KEY, reason, add_to_output=True)

@@ -4,6 +4,7 @@ The model ships inside the package, so nothing is downloaded at run time. One mo
 loaded on first use. No cache across messages (a user's text is not kept after their turn);
 within one message, `MessageParts` embeds each piece once for every component that asks.
 """
+
 import threading
 from typing import List, Sequence
 
@@ -35,6 +36,5 @@ def embed(texts: Sequence[str], batch: int = 64) -> np.ndarray:
         return np.zeros((0, DIMENSION), np.float32)
     with _lock:
         model = _get_model()
-        parts = [model.query(prepared[i:i + batch]).reshape(-1, DIMENSION)
-                 for i in range(0, len(prepared), batch)]
+        parts = [model.query(prepared[i : i + batch]).reshape(-1, DIMENSION) for i in range(0, len(prepared), batch)]
     return np.vstack(parts)

@@ -7,6 +7,7 @@ the parse says which kind (`follow_up`: where, cost, how_long, dangerous, what_a
 dialogue (actions/follow_ups.py) resolves it against the conversation's last topic or crisis.
 Runs after the fallback and before the crisis layer, so a crisis still wins.
 """
+
 from pathlib import Path
 from typing import Any, Dict, List, Text
 
@@ -15,9 +16,9 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from components.stateless import StatelessComponent
 from core.intents import FOLLOW_UP_INTENT, FOLLOW_UP_KEY, is_command
 from core.phrase_matcher import PhraseMatcher
-from components.stateless import StatelessComponent
 from core.text_normalise import words
 
 

@@ -8,6 +8,7 @@
   is unsure ("egentlig er jeg ikke klar for dette" is `stop`).
 Runs right after the topic classifier, before the fallback.
 """
+
 from pathlib import Path
 from typing import Any, Dict, List, Text
 
@@ -16,11 +17,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from components.stateless import StatelessComponent
+from components.topic_classifier import RETRIEVAL_INTENT, intent_of, response_selector_output
 from core.intents import TOPIC_RANKING_KEY, is_command
 from core.phrase_matcher import PhraseMatcher
-from components.stateless import StatelessComponent
 from core.text_normalise import words
-from components.topic_classifier import RETRIEVAL_INTENT, intent_of, response_selector_output
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -32,8 +33,10 @@ class IntentGuard(StatelessComponent):
     def __init__(self, config: Dict[Text, Any]) -> None:
         super().__init__(config)
         guards = yaml.safe_load(Path(config["guards_file"]).read_text(encoding="utf-8")) or {}
-        self.matchers = {intent: PhraseMatcher({intent: phrases}, max_gap=2)
-                         for intent, phrases in (guards.get("require") or {}).items()}
+        self.matchers = {
+            intent: PhraseMatcher({intent: phrases}, max_gap=2)
+            for intent, phrases in (guards.get("require") or {}).items()
+        }
         unsure = guards.get("when_unsure") or {}
         self.unsure_below = float(unsure.get("below", 0.6))
         self.unsure_max_words = int(unsure.get("max_words", 14))
@@ -53,9 +56,12 @@ class IntentGuard(StatelessComponent):
                 if found:
                     chosen = {INTENT_NAME_KEY: found.label, "confidence": 1.0}
                     message.set(INTENT, chosen, add_to_output=True)
-                    message.set(INTENT_RANKING_KEY, [chosen] + [r for r in message.get(INTENT_RANKING_KEY) or []
-                                                                if r.get(INTENT_NAME_KEY) != found.label],
-                                add_to_output=True)
+                    message.set(
+                        INTENT_RANKING_KEY,
+                        [chosen]
+                        + [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != found.label],
+                        add_to_output=True,
+                    )
         return messages
 
     @staticmethod
@@ -64,11 +70,21 @@ class IntentGuard(StatelessComponent):
         if not ranking:
             return
         best = ranking[0]
-        message.set(INTENT, {INTENT_NAME_KEY: intent_of(best[INTENT_NAME_KEY]), "confidence": best["confidence"]},
-                    add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [r for r in message.get(INTENT_RANKING_KEY) or []
-                                         if r.get(INTENT_NAME_KEY) != intent], add_to_output=True)
+        message.set(
+            INTENT,
+            {INTENT_NAME_KEY: intent_of(best[INTENT_NAME_KEY]), "confidence": best["confidence"]},
+            add_to_output=True,
+        )
+        message.set(
+            INTENT_RANKING_KEY,
+            [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent],
+            add_to_output=True,
+        )
         message.set(TOPIC_RANKING_KEY, ranking, add_to_output=True)
-        faq = [(r[INTENT_NAME_KEY], r["confidence"]) for r in ranking if r[INTENT_NAME_KEY].startswith(RETRIEVAL_INTENT + "/")]
+        faq = [
+            (r[INTENT_NAME_KEY], r["confidence"])
+            for r in ranking
+            if r[INTENT_NAME_KEY].startswith(RETRIEVAL_INTENT + "/")
+        ]
         if faq:
             message.set("response_selector", response_selector_output(faq), add_to_output=True)

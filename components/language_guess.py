@@ -4,6 +4,7 @@ The `language` slot is filled from this entity, and responses carry an English v
 conditioned on that slot. Only confident guesses are reported, so short replies ("ok", "ja")
 leave the conversation's language as it was.
 """
+
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -76,7 +77,12 @@ class LanguageGuessExtractor(StatelessComponent):
             language = requested if requested in ANSWER_LANGUAGES else None
             language = language or self.guesser.guess(text)
             if language:
-                entity = {"entity": ENTITY, "value": language, "start": 0, "end": len(text),
-                          "extractor": self.__class__.__name__}
+                entity = {
+                    "entity": ENTITY,
+                    "value": language,
+                    "start": 0,
+                    "end": len(text),
+                    "extractor": self.__class__.__name__,
+                }
                 message.set(ENTITIES, (message.get(ENTITIES) or []) + [entity], add_to_output=True)
         return messages

@@ -6,6 +6,7 @@ whole-message vector is their normalised mean (the e5 cost grows with the number
 embedding the whole letter as well would double the time of every long message). Training
 examples get their vectors the same way, so training and serving see the same kind of vector.
 """
+
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence

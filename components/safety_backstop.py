@@ -5,6 +5,7 @@ precision for suicide, assault, medical emergencies and exploitation, so a high-
 the phrase file overrides whatever the classifiers said (nlu_fallback included), and a crisis
 intent the classifier ranked first but with low confidence is not lost to the fallback.
 """
+
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -16,9 +17,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components.crisis_marking import mark_crisis
+from components.stateless import StatelessComponent
 from core.intents import REASON_KEY, is_command
 from core.phrase_matcher import PhraseMatcher
-from components.stateless import StatelessComponent
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,7 @@ class SafetyBackstop(StatelessComponent):
             return
         ranking = message.get(INTENT_RANKING_KEY) or []
         # The classifier's own top intent, looking past the FallbackClassifier's verdict.
-        predicted = next((r for r in ranking if r.get("name") != DEFAULT_NLU_FALLBACK_INTENT_NAME),
-                         message.get(INTENT))
+        predicted = next((r for r in ranking if r.get("name") != DEFAULT_NLU_FALLBACK_INTENT_NAME), message.get(INTENT))
         crisis = self.crisis_for(message.get(TEXT), predicted)
         if crisis is None:
             return

@@ -1,6 +1,7 @@
 """Splits a message into the pieces that are read one by one: its sentences, and windows of a
 run-on sentence, so that a crisis told in one sentence of a long letter is not drowned by the
 rest. Uses spaCy's rule-based sentencizer (no model to download)."""
+
 from functools import lru_cache
 from typing import List
 
@@ -22,7 +23,7 @@ def _windows(words: List[str]) -> List[str]:
     if len(words) <= MAX_SENTENCE_WORDS:
         return [" ".join(words)]
     starts = range(0, max(1, len(words) - WINDOW_WORDS + WINDOW_STEP), WINDOW_STEP)
-    return [" ".join(words[s:s + WINDOW_WORDS]) for s in starts]
+    return [" ".join(words[s : s + WINDOW_WORDS]) for s in starts]
 
 
 def sentences(text: str) -> List[str]:

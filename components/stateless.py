@@ -1,4 +1,5 @@
 """Base for our rule-based NLU components: nothing to train, built from their config alone."""
+
 from typing import Any, Dict, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent

@@ -8,6 +8,7 @@ A linear SVM separates the labels; a softmax with one temperature, fitted on out
 turns its scores into probabilities that mean what they say ("0.6" is right about 6 times in 10).
 Used by the topic classifier and by the crisis detector (components/*_classifier.py).
 """
+
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -54,8 +55,14 @@ class TextModel:
     vocabulary: frozenset = frozenset()  # every normalised word of the training examples
 
     def _new_vectorizer(self) -> TfidfVectorizer:
-        return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                               preprocessor=normalise, dtype=np.float32)
+        return TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 5),
+            min_df=2,
+            sublinear_tf=True,
+            preprocessor=normalise,
+            dtype=np.float32,
+        )
 
     def _new_svm(self) -> LinearSVC:
         return LinearSVC(C=self.c, class_weight=self.class_weight, random_state=1)
@@ -82,8 +89,9 @@ class TextModel:
         scores = np.zeros((len(texts), len(self.labels)), np.float32)
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(texts, gold):
             vectorizer = self._new_vectorizer().fit([texts[i] for i in train])
-            svm = self._new_svm().fit(self._features(vectorizer, [texts[i] for i in train], vectors[train]),
-                                      gold[train])
+            svm = self._new_svm().fit(
+                self._features(vectorizer, [texts[i] for i in train], vectors[train]), gold[train]
+            )
             fold_scores = svm.decision_function(self._features(vectorizer, [texts[i] for i in test], vectors[test]))
             scores[np.ix_(test, svm.classes_)] = fold_scores.reshape(len(test), -1)
         return best_temperature(scores, gold)

@@ -8,6 +8,7 @@ the topic, so `utter_faq` answers it. Extra output:
 - `second_topic`: another FAQ topic the message also asks about ("Les også: …"), found when the
   whole message is split between two topics or one of its sentences asks something else.
 """
+
 import logging
 import zlib
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -27,6 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.message_parts import parts_of
+from components.trained_text_component import TrainedTextComponent
 from core.intents import (
     PART_PROBABILITIES_KEY,
     RETRIEVAL_INTENT,
@@ -34,7 +36,6 @@ from core.intents import (
     TOPIC_RANKING_KEY,
     is_command,
 )
-from components.trained_text_component import TrainedTextComponent
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,12 @@ class TopicClassifier(TrainedTextComponent):
     def train(self, training_data: TrainingData) -> Resource:
         examples = [(m.get(TEXT), label_of(m)) for m in training_data.intent_examples if label_of(m)]
         model = self.fit_and_keep([text for text, _ in examples], [label for _, label in examples])
-        logger.info("Topic classifier: %d examples, %d labels, temperature %.3f",
-                    len(examples), len(model.labels), model.temperature)
+        logger.info(
+            "Topic classifier: %d examples, %d labels, temperature %.3f",
+            len(examples),
+            len(model.labels),
+            model.temperature,
+        )
         return self.resource
 
     # --- inference --------------------------------------------------------------------------
@@ -119,8 +124,11 @@ class TopicClassifier(TrainedTextComponent):
         for row in rows[1:]:
             index = int(np.argmax(row))
             label = self.model.labels[index]
-            if label != best and label.startswith(RETRIEVAL_INTENT + "/") \
-                    and row[index] >= float(self.config["second_min_sentence"]):
+            if (
+                label != best
+                and label.startswith(RETRIEVAL_INTENT + "/")
+                and row[index] >= float(self.config["second_min_sentence"])
+            ):
                 return label
         return None
 
@@ -130,12 +138,21 @@ class TopicClassifier(TrainedTextComponent):
         intent_ranking: Dict[str, float] = {}
         for label, probability in ranked:
             intent_ranking.setdefault(intent_of(label), probability)
-        message.set(INTENT, {INTENT_NAME_KEY: intent_of(best_label), PREDICTED_CONFIDENCE_KEY: best_confidence},
-                    add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: c}
-                                         for n, c in intent_ranking.items()], add_to_output=True)
-        message.set(TOPIC_RANKING_KEY, [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: round(c, 4)}
-                                        for n, c in ranked], add_to_output=True)
+        message.set(
+            INTENT,
+            {INTENT_NAME_KEY: intent_of(best_label), PREDICTED_CONFIDENCE_KEY: best_confidence},
+            add_to_output=True,
+        )
+        message.set(
+            INTENT_RANKING_KEY,
+            [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: c} for n, c in intent_ranking.items()],
+            add_to_output=True,
+        )
+        message.set(
+            TOPIC_RANKING_KEY,
+            [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: round(c, 4)} for n, c in ranked],
+            add_to_output=True,
+        )
         message.set(SECOND_TOPIC_KEY, second, add_to_output=True)
         faq = [(label, p) for label, p in ranked if label.startswith(RETRIEVAL_INTENT + "/")]
         if faq:
@@ -151,8 +168,11 @@ def merge_families(ranked: List[Tuple[str, float]], families: List[List[str]]) -
         if len(members) < 2:
             continue
         total = sum(p for _, p in members)
-        merged = [(label, total if label == members[0][0] else p) for label, p in merged
-                  if label not in family or label == members[0][0]]
+        merged = [
+            (label, total if label == members[0][0] else p)
+            for label, p in merged
+            if label not in family or label == members[0][0]
+        ]
     return sorted(merged, key=lambda item: -item[1])
 
 
@@ -162,9 +182,15 @@ def response_selector_output(faq: List[Tuple[str, float]]) -> Dict[str, Any]:
     return {
         "all_retrieval_intents": [RETRIEVAL_INTENT],
         RETRIEVAL_INTENT: {
-            "response": {"responses": [], PREDICTED_CONFIDENCE_KEY: confidence,
-                         INTENT_RESPONSE_KEY: key, "utter_action": f"utter_{key}"},
-            "ranking": [{"id": zlib.crc32(label.encode()), PREDICTED_CONFIDENCE_KEY: p, INTENT_RESPONSE_KEY: label}
-                        for label, p in faq],
+            "response": {
+                "responses": [],
+                PREDICTED_CONFIDENCE_KEY: confidence,
+                INTENT_RESPONSE_KEY: key,
+                "utter_action": f"utter_{key}",
+            },
+            "ranking": [
+                {"id": zlib.crc32(label.encode()), PREDICTED_CONFIDENCE_KEY: p, INTENT_RESPONSE_KEY: label}
+                for label, p in faq
+            ],
         },
     }

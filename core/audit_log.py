@@ -2,6 +2,7 @@
 attempt, with the address it came from), logout, and which booking a counsellor saw or changed.
 Appended to, read with `python -m actions.bookings audit`, and emptied of entries older than
 AUDIT_RETENTION_DAYS by the retention job (bot/retention.py)."""
+
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import List, Optional, Sequence
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 from core.booking_store import metadata
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
@@ -34,12 +36,21 @@ class AuditLog:
     def __init__(self, engine: sa.engine.Engine) -> None:
         self.engine = engine
 
-    def record(self, actor: str, event: str, references: Sequence[Optional[str]] = (None,),
-               address: Optional[str] = None) -> None:
+    def record(
+        self, actor: str, event: str, references: Sequence[Optional[str]] = (None,), address: Optional[str] = None
+    ) -> None:
         """One row per reference (a page showing five bookings writes five "viewed" rows)."""
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        rows = [{"at": now, "actor": actor[:64], "event": event, "reference": reference,
-                 "address": (address or None) and address[:64]} for reference in references]
+        rows = [
+            {
+                "at": now,
+                "actor": actor[:64],
+                "event": event,
+                "reference": reference,
+                "address": (address or None) and address[:64],
+            }
+            for reference in references
+        ]
         if rows:
             with self.engine.begin() as connection:
                 connection.execute(audit_log.insert(), rows)
@@ -47,8 +58,10 @@ class AuditLog:
     def entries(self, limit: int = 100) -> List[AuditEntry]:
         query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         with self.engine.connect() as connection:
-            return [AuditEntry(row.at.replace(tzinfo=timezone.utc), row.actor, row.event, row.reference, row.address)
-                    for row in connection.execute(query)]
+            return [
+                AuditEntry(row.at.replace(tzinfo=timezone.utc), row.actor, row.event, row.reference, row.address)
+                for row in connection.execute(query)
+            ]
 
     def delete_before(self, cutoff: datetime, dry_run: bool = False) -> int:
         """Deletes entries older than `cutoff` (the retention job); returns how many."""

@@ -4,6 +4,7 @@ exceptions from content/booking.yml; Norway's public holidays from the `holidays
 Works in the service's local time zone (Europe/Oslo) so slots stay at 09:00 across daylight
 saving changes; the storage layer stores UTC.
 """
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -58,8 +59,10 @@ class Schedule:
             channels=tuple(config.get("channels") or ("in_person", "phone", "chat")),
             weekly_hours=_parse_week(config.get("weekly_hours")),
             closed_dates=frozenset(date.fromisoformat(str(d)) for d in config.get("closed_dates") or []),
-            special_hours={date.fromisoformat(str(d)): [_parse_interval(i) for i in hours or []]
-                           for d, hours in (config.get("special_hours") or {}).items()},
+            special_hours={
+                date.fromisoformat(str(d)): [_parse_interval(i) for i in hours or []]
+                for d, hours in (config.get("special_hours") or {}).items()
+            },
             channel_hours={channel: _parse_week(week) for channel, week in (config.get("channel_hours") or {}).items()},
             holiday_country=config.get("public_holidays"),
         )
@@ -77,8 +80,9 @@ class Schedule:
         """The usual weekly hours of a channel (all channels: the counsellors' hours)."""
         if channel not in self.channel_hours:
             return self.weekly_hours
-        return {day: _intersect(hours, self.channel_hours[channel].get(day, []))
-                for day, hours in self.weekly_hours.items()}
+        return {
+            day: _intersect(hours, self.channel_hours[channel].get(day, [])) for day, hours in self.weekly_hours.items()
+        }
 
     def hours_on(self, day: date, channel: Optional[str] = None) -> List[Interval]:
         if self.is_closed(day):
@@ -107,8 +111,13 @@ class Schedule:
                     yield slot
             day += timedelta(days=1)
 
-    def bookable_slots(self, now: datetime, wish_start: Optional[datetime] = None, wish_end: Optional[datetime] = None,
-                       channel: Optional[str] = None) -> Iterator[datetime]:
+    def bookable_slots(
+        self,
+        now: datetime,
+        wish_start: Optional[datetime] = None,
+        wish_end: Optional[datetime] = None,
+        channel: Optional[str] = None,
+    ) -> Iterator[datetime]:
         """Slots a user may book now: after the minimum notice, within the horizon and the wish."""
         earliest = now + self.min_notice
         start = max(earliest, wish_start) if wish_start else earliest

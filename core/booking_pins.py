@@ -5,6 +5,7 @@ Shown once, with the reference. Stored as a salted hash; an unknown reference an
 get the same answer, and failed tries are limited per reference and per address
 (actions/limits.py), so neither can be found by trying.
 """
+
 import hashlib
 import hmac
 import re

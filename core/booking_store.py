@@ -6,6 +6,7 @@ partial unique index on (slot_start, seat) for active bookings lets the database
 decide who wins when two people confirm the same slot at the same moment. Times are stored as
 naive UTC. Bookings hold no conversation text; the sender id is the channel's pseudonym.
 """
+
 import functools
 import time
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from alembic.config import Config
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from core.availability import Schedule
-from core.reference_codes import new_code, normalise_code
 from core.phone_numbers import new_handle
+from core.reference_codes import new_code, normalise_code
 from core.settings import Retention, load_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -74,14 +75,21 @@ sa.Index("ix_phone_handles_sender", phone_handles.c.sender_id)
 PHONE_HANDLE_DAYS = Retention.phone_handle_days  # a number not booked within a day is erased
 sa.Index("ix_failed_tries_key", failed_tries.c.kind, failed_tries.c.key, failed_tries.c.at)
 sa.Index("ix_bookings_slot_start", bookings.c.slot_start)
-sa.Index("uq_active_seat", bookings.c.slot_start, bookings.c.seat, unique=True,
-         sqlite_where=ACTIVE_WHERE, postgresql_where=ACTIVE_WHERE)
+sa.Index(
+    "uq_active_seat",
+    bookings.c.slot_start,
+    bookings.c.seat,
+    unique=True,
+    sqlite_where=ACTIVE_WHERE,
+    postgresql_where=ACTIVE_WHERE,
+)
 
 
 def survives_lost_connections(method):
     """Tries the call again for a few seconds when the database connection is lost mid-call
     (PostgreSQL restarted, connections cut). pool_pre_ping only checks a connection when it is
     taken from the pool, not while it is in use. Only for calls that are safe to repeat."""
+
     @functools.wraps(method)
     def call(*args, **kwargs):
         for pause in LOST_CONNECTION_PAUSES:
@@ -90,6 +98,7 @@ def survives_lost_connections(method):
             except (OperationalError, InterfaceError):
                 time.sleep(pause)
         return method(*args, **kwargs)
+
     return call
 
 
@@ -114,8 +123,16 @@ class Booking:
 
     @classmethod
     def from_row(cls, row) -> "Booking":
-        return cls(row.reference, row.slot_start.replace(tzinfo=timezone.utc), row.channel, row.status,
-                   row.sender_id, row.phone, row.nickname, row.pin_hash)
+        return cls(
+            row.reference,
+            row.slot_start.replace(tzinfo=timezone.utc),
+            row.channel,
+            row.status,
+            row.sender_id,
+            row.phone,
+            row.nickname,
+            row.pin_hash,
+        )
 
 
 def _utc(moment: datetime) -> datetime:
@@ -142,7 +159,7 @@ class BookingStore:
         (bot/gateway.py): the settings are read for it then."""
         self.url = url or load_settings().bookings_url
         if self.url.startswith("sqlite:///"):
-            Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"timeout": 30} if self.url.startswith("sqlite") else {}
         self.engine = sa.create_engine(self.url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
@@ -173,9 +190,18 @@ class BookingStore:
         raise SlotTaken(slot_start)
 
     @survives_lost_connections
-    def book(self, slot_start: datetime, channel: str, seats: int, sender_id: Optional[str] = None,
-             phone: Optional[str] = None, nickname: Optional[str] = None, status: str = "booked",
-             request_key: Optional[str] = None, client_key: Optional[str] = None) -> Booking:
+    def book(
+        self,
+        slot_start: datetime,
+        channel: str,
+        seats: int,
+        sender_id: Optional[str] = None,
+        phone: Optional[str] = None,
+        nickname: Optional[str] = None,
+        status: str = "booked",
+        request_key: Optional[str] = None,
+        client_key: Optional[str] = None,
+    ) -> Booking:
         """Takes the first free seat of the slot; raises SlotTaken when there is none.
 
         With a request_key, booking again with the same key returns the first booking (a
@@ -188,9 +214,19 @@ class BookingStore:
         def insert(seat: int):
             references.append(new_code())
             return bookings.insert().values(
-                reference=references[-1], slot_start=_utc(slot_start), seat=seat, channel=channel, status=status,
-                sender_id=sender_id, phone=phone, nickname=nickname, request_key=request_key,
-                client_key=client_key, created_at=_now(), updated_at=_now())
+                reference=references[-1],
+                slot_start=_utc(slot_start),
+                seat=seat,
+                channel=channel,
+                status=status,
+                sender_id=sender_id,
+                phone=phone,
+                nickname=nickname,
+                request_key=request_key,
+                client_key=client_key,
+                created_at=_now(),
+                updated_at=_now(),
+            )
 
         try:
             self._take_a_seat(slot_start, seats, insert)
@@ -203,8 +239,11 @@ class BookingStore:
 
     def set_pin_hash(self, reference: str, pin_hash: str) -> None:
         with self.engine.begin() as connection:
-            connection.execute(bookings.update().where(bookings.c.reference == normalise_code(reference))
-                               .values(pin_hash=pin_hash, updated_at=_now()))
+            connection.execute(
+                bookings.update()
+                .where(bookings.c.reference == normalise_code(reference))
+                .values(pin_hash=pin_hash, updated_at=_now())
+            )
 
     def booked_by(self, request_key: Optional[str]) -> Optional[Booking]:
         """The booking a conversation turn already made (a retried turn), if any."""
@@ -234,7 +273,8 @@ class BookingStore:
     def _find(self, reference: str) -> Booking:
         with self.engine.connect() as connection:
             row = connection.execute(
-                sa.select(bookings).where(bookings.c.reference == normalise_code(reference))).first()
+                sa.select(bookings).where(bookings.c.reference == normalise_code(reference))
+            ).first()
         if row is None:
             raise NotFound(reference)
         return Booking.from_row(row)
@@ -242,8 +282,10 @@ class BookingStore:
     def set_status(self, reference: str, status: str) -> Booking:
         with self.engine.begin() as connection:
             result = connection.execute(
-                bookings.update().where(bookings.c.reference == normalise_code(reference))
-                .values(status=status, updated_at=_now()))
+                bookings.update()
+                .where(bookings.c.reference == normalise_code(reference))
+                .values(status=status, updated_at=_now())
+            )
         if result.rowcount == 0:
             raise NotFound(reference)
         return self.find(reference)
@@ -259,23 +301,37 @@ class BookingStore:
         old = self.find(reference)
         if old.status != "booked":
             raise NotFound(reference)
-        self._take_a_seat(new_start, seats, lambda seat: bookings.update()
-                          .where(bookings.c.reference == old.reference)
-                          .values(slot_start=_utc(new_start), seat=seat, updated_at=_now()))
+        self._take_a_seat(
+            new_start,
+            seats,
+            lambda seat: bookings.update()
+            .where(bookings.c.reference == old.reference)
+            .values(slot_start=_utc(new_start), seat=seat, updated_at=_now()),
+        )
         return self.find(reference)
 
     # --- availability -------------------------------------------------------------------------
     def taken_counts(self, start: datetime, end: datetime) -> dict:
-        query = (sa.select(bookings.c.slot_start, sa.func.count())
-                 .where(bookings.c.status.in_(ACTIVE), bookings.c.slot_start >= _utc(start),
-                        bookings.c.slot_start < _utc(end))
-                 .group_by(bookings.c.slot_start))
+        query = (
+            sa.select(bookings.c.slot_start, sa.func.count())
+            .where(
+                bookings.c.status.in_(ACTIVE), bookings.c.slot_start >= _utc(start), bookings.c.slot_start < _utc(end)
+            )
+            .group_by(bookings.c.slot_start)
+        )
         with self.engine.connect() as connection:
             return {row[0]: row[1] for row in connection.execute(query)}
 
     @survives_lost_connections
-    def free_slots(self, schedule: Schedule, now: datetime, limit: int,
-                   wish_start: datetime = None, wish_end: datetime = None, channel: str = None) -> List[datetime]:
+    def free_slots(
+        self,
+        schedule: Schedule,
+        now: datetime,
+        limit: int,
+        wish_start: Optional[datetime] = None,
+        wish_end: Optional[datetime] = None,
+        channel: Optional[str] = None,
+    ) -> List[datetime]:
         """The nearest slots with a free seat, in local time (in the channel's own hours, if given)."""
         candidates = list(schedule.bookable_slots(now, wish_start, wish_end, channel))
         if not candidates:
@@ -286,25 +342,37 @@ class BookingStore:
 
     @survives_lost_connections
     def bookings_between(self, start: datetime, end: datetime, statuses: Iterable[str] = ("booked",)) -> List[Booking]:
-        query = (sa.select(bookings).where(bookings.c.slot_start >= _utc(start), bookings.c.slot_start < _utc(end),
-                                          bookings.c.status.in_(tuple(statuses)))
-                 .order_by(bookings.c.slot_start, bookings.c.seat))
+        query = (
+            sa.select(bookings)
+            .where(
+                bookings.c.slot_start >= _utc(start),
+                bookings.c.slot_start < _utc(end),
+                bookings.c.status.in_(tuple(statuses)),
+            )
+            .order_by(bookings.c.slot_start, bookings.c.seat)
+        )
         with self.engine.connect() as connection:
             return [Booking.from_row(row) for row in connection.execute(query)]
 
     @survives_lost_connections
     def bookings_of_sender(self, sender_id: str, statuses: Iterable[str] = ("booked",)) -> List[Booking]:
         """The bookings this conversation made (until deletion or retention unlinks them)."""
-        query = (sa.select(bookings).where(bookings.c.sender_id == sender_id, bookings.c.status.in_(tuple(statuses)))
-                 .order_by(bookings.c.slot_start))
+        query = (
+            sa.select(bookings)
+            .where(bookings.c.sender_id == sender_id, bookings.c.status.in_(tuple(statuses)))
+            .order_by(bookings.c.slot_start)
+        )
         with self.engine.connect() as connection:
             return [Booking.from_row(row) for row in connection.execute(query)]
 
     @survives_lost_connections
     def recent_bookings_of_client(self, client_key: str, since: datetime) -> int:
         """How many bookings this address (or chat) made since then, cancelled ones included."""
-        query = (sa.select(sa.func.count()).select_from(bookings)
-                 .where(bookings.c.client_key == client_key, bookings.c.created_at >= _utc(since)))
+        query = (
+            sa.select(sa.func.count())
+            .select_from(bookings)
+            .where(bookings.c.client_key == client_key, bookings.c.created_at >= _utc(since))
+        )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
 
@@ -314,16 +382,19 @@ class BookingStore:
         handle = new_handle()
         with self.engine.begin() as connection:
             _drop_expired_handles(connection)
-            connection.execute(phone_handles.insert().values(handle=handle, sender_id=sender_id, phone=phone,
-                                                             created_at=_now()))
+            connection.execute(
+                phone_handles.insert().values(handle=handle, sender_id=sender_id, phone=phone, created_at=_now())
+            )
         return handle
 
     @survives_lost_connections
     def phone_for(self, handle: str, sender_id: str) -> Optional[str]:
         """The number behind a handle, for the conversation that typed it, while it is kept."""
         query = sa.select(phone_handles.c.phone).where(
-            phone_handles.c.handle == handle, phone_handles.c.sender_id == sender_id,
-            phone_handles.c.created_at >= _handles_expire())
+            phone_handles.c.handle == handle,
+            phone_handles.c.sender_id == sender_id,
+            phone_handles.c.created_at >= _handles_expire(),
+        )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
 
@@ -334,8 +405,11 @@ class BookingStore:
 
     # --- failed tries to open a booking ---------------------------------------------------------
     def count_failed(self, kind: str, key: str, since: datetime) -> int:
-        query = (sa.select(sa.func.count()).select_from(failed_tries)
-                 .where(failed_tries.c.kind == kind, failed_tries.c.key == key, failed_tries.c.at >= _utc(since)))
+        query = (
+            sa.select(sa.func.count())
+            .select_from(failed_tries)
+            .where(failed_tries.c.kind == kind, failed_tries.c.key == key, failed_tries.c.at >= _utc(since))
+        )
         with self.engine.connect() as connection:
             return connection.execute(query).scalar()
 
@@ -355,15 +429,22 @@ class BookingStore:
         Returns (bookings unlinked, phone numbers kept).
         """
         mine = bookings.c.sender_id == sender_id
-        call_to_come = sa.and_(bookings.c.channel == "phone", bookings.c.status == "booked",
-                               bookings.c.slot_start >= _utc(now))
+        call_to_come = sa.and_(
+            bookings.c.channel == "phone", bookings.c.status == "booked", bookings.c.slot_start >= _utc(now)
+        )
         self.drop_phone_handles(sender_id)
         with self.engine.begin() as connection:
-            kept = connection.execute(sa.select(sa.func.count()).select_from(bookings)
-                                      .where(mine, call_to_come, bookings.c.phone.is_not(None))).scalar()
+            kept = connection.execute(
+                sa.select(sa.func.count())
+                .select_from(bookings)
+                .where(mine, call_to_come, bookings.c.phone.is_not(None))
+            ).scalar()
             connection.execute(bookings.update().where(mine, sa.not_(call_to_come)).values(phone=None))
-            result = connection.execute(bookings.update().where(mine).values(
-                **{column: None for column in LINK_TO_CONVERSATION}, updated_at=_now()))
+            result = connection.execute(
+                bookings.update()
+                .where(mine)
+                .values(**{column: None for column in LINK_TO_CONVERSATION}, updated_at=_now())
+            )
         return result.rowcount, kept
 
     def unlink_past_bookings(self, now: datetime, retention_days: float, dry_run: bool = False) -> int:
@@ -391,6 +472,7 @@ class BookingStore:
         with self.engine.begin() as connection:
             if dry_run:
                 return connection.execute(sa.select(sa.func.count()).select_from(bookings).where(expired)).scalar()
-            result = connection.execute(bookings.update().where(expired).values(
-                **{column: None for column in columns}, updated_at=_now()))
+            result = connection.execute(
+                bookings.update().where(expired).values(**{column: None for column in columns}, updated_at=_now())
+            )
         return result.rowcount

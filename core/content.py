@@ -3,6 +3,7 @@
 Files are re-read when they change on disk, so editors' changes apply without a restart. The
 folder is the settings' (CONTENT_DIR, core/settings.py), asked at every use.
 """
+
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -49,6 +50,7 @@ def service_details() -> Dict[str, str]:
     tells always agree with the times it books."""
     from core.availability import Schedule
     from core.dates import describe_week
+
     details = {key: str(value) for key, value in load("service.yml").items()}
     plan = Schedule.from_config(load("booking.yml"))
     for key, channel in (("service_opening_hours", "phone"), ("service_chat_hours", "chat")):

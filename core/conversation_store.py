@@ -4,6 +4,7 @@ Only called from a chat's own queue after Rasa has answered, so Rasa is not writ
 conversation at that moment (it saves only events it has not stored yet, so deleting in the
 middle of a turn could bring them back).
 """
+
 from typing import Tuple
 
 import sqlalchemy as sa
@@ -33,8 +34,10 @@ class ConversationStore:
         with self.engine.connect() as connection:
             if not sa.inspect(connection).has_table("events"):
                 return 0, 0
-            row = connection.execute(sa.text(f"SELECT count(DISTINCT sender_id), count(*) FROM events "
-                                             f"WHERE sender_id IN ({self.IDLE})"), {"cutoff": cutoff}).one()
+            row = connection.execute(
+                sa.text(f"SELECT count(DISTINCT sender_id), count(*) FROM events " f"WHERE sender_id IN ({self.IDLE})"),
+                {"cutoff": cutoff},
+            ).one()
         return row[0], row[1]
 
     def delete_idle(self, cutoff: float) -> int:
@@ -42,13 +45,15 @@ class ConversationStore:
         with self.engine.begin() as connection:
             if not sa.inspect(connection).has_table("events"):
                 return 0
-            result = connection.execute(sa.text(f"DELETE FROM events WHERE sender_id IN ({self.IDLE})"),
-                                        {"cutoff": cutoff})
+            result = connection.execute(
+                sa.text(f"DELETE FROM events WHERE sender_id IN ({self.IDLE})"), {"cutoff": cutoff}
+            )
         return result.rowcount
 
     def count(self, sender_id: str) -> int:
         with self.engine.connect() as connection:
             if not sa.inspect(connection).has_table("events"):
                 return 0
-            return connection.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"),
-                                      {"sender": sender_id}).scalar()
+            return connection.execute(
+                sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"), {"sender": sender_id}
+            ).scalar()

@@ -1,5 +1,6 @@
 """Names shared by the understanding components and everything that reads their output
 (the dialogue's actions, the benchmark): the extra keys of a parse result and the intent groups."""
+
 from typing import Optional
 
 RETRIEVAL_INTENT = "faq"
@@ -16,6 +17,7 @@ PART_PROBABILITIES_KEY = "topic_part_probabilities"  # (labels, rows per part): 
 def is_command(text: Optional[str]) -> bool:
     """A button's payload ("/affirm"): Rasa's RegexMessageHandler reads it, not the classifiers."""
     return (text or "").lstrip().startswith("/")
+
 
 FOLLOW_UP_INTENT = "follow_up"  # a short question that refers to the previous answer
 FOLLOW_UP_KEY = "follow_up"  # its kind: where, cost, how_long, dangerous, what_about, ...

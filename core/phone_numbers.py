@@ -5,6 +5,7 @@ keeps the number in the bookings database (core/booking_store.py, table phone_ha
 Rasa's tracker never holds it; the action server turns the handle back into the number when it
 books. Everywhere but the counsellors' page the number is shown masked.
 """
+
 import re
 import secrets
 import string

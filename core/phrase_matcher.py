@@ -6,12 +6,12 @@ two consecutive phrase words. A phrase starting with "re:" is a regular expressi
 the normalised text. When several phrases match, the most specific (most words; a regular
 expression counts as very specific) wins, so "tvunget til a selge sex" beats "tvunget til sex".
 """
+
 import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
 from core.text_normalise import normalise
-
 
 REGEX_PREFIX = "re:"
 REGEX_SPECIFICITY = 10
@@ -60,7 +60,7 @@ def _matches_from(parts: Sequence[str], tokens: Sequence[str], start: int, max_g
 
 def _make_phrase(label: str, text: str) -> Optional[Phrase]:
     if text.startswith(REGEX_PREFIX):
-        return Phrase(label, text, regex=re.compile(text[len(REGEX_PREFIX):].strip()))
+        return Phrase(label, text, regex=re.compile(text[len(REGEX_PREFIX) :].strip()))
     parts = _phrase_parts(text)
     return Phrase(label, text, parts) if parts else None
 
@@ -68,8 +68,9 @@ def _make_phrase(label: str, text: str) -> Optional[Phrase]:
 class PhraseMatcher:
     def __init__(self, phrases_by_label: Dict[str, Iterable[str]], max_gap: int = 3) -> None:
         self.max_gap = max_gap
-        candidates = (_make_phrase(label, str(text)) for label, phrases in phrases_by_label.items()
-                      for text in (phrases or []))
+        candidates = (
+            _make_phrase(label, str(text)) for label, phrases in phrases_by_label.items() for text in (phrases or [])
+        )
         self.phrases: List[Phrase] = [phrase for phrase in candidates if phrase is not None]
 
     def _matches(self, phrase: Phrase, normalised: str, tokens: Sequence[str]) -> bool:

@@ -3,10 +3,11 @@
 The action server speaks to the gateway through Rasa's replies (custom payloads) and hears from
 it through the metadata of each user message.
 """
+
 # Custom payloads of bot replies (dispatcher.utter_message(json_message=...)):
-DELETE_MARKER = "delete_conversation"   # {DELETE_MARKER: True}: the user asked to delete; the gateway does it
-EXPECTS_PHONE = {"expects": "phone"}    # the next message may hold the phone number for a booked call
+DELETE_MARKER = "delete_conversation"  # {DELETE_MARKER: True}: the user asked to delete; the gateway does it
+EXPECTS_PHONE = {"expects": "phone"}  # the next message may hold the phone number for a booked call
 
 # Metadata the gateway sends with every user message:
-TURN = "turn"      # the same for every try of one message: a retried turn books once
+TURN = "turn"  # the same for every try of one message: a retried turn books once
 CLIENT = "client"  # a pseudonym of the network address (web) or the chat (Telegram): booking limits

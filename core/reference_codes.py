@@ -4,6 +4,7 @@ Letters and digits that look or sound alike (0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V, G/6
 Eight characters of 20 give 2.6·10¹⁰ codes; with the PIN (core/booking_pins.py) and the
 limits on failed tries, guessing a booking is hopeless. Six-character codes from before stay valid.
 """
+
 import re
 import secrets
 from typing import Iterator, Tuple
@@ -34,8 +35,10 @@ def looks_like_code(typed: str) -> bool:
 
 # A code as people write it: "ACDE-479K", "acde 479k", "acde479k", the older "ACD-479".
 _CODE_CHAR = f"[{ALPHABET}]"
-_CODE_IN_TEXT = re.compile(rf"(?<![A-Z0-9ÆØÅ-])(?:{_CODE_CHAR}{{4}}(?:(?P<dash>-)|(?P<space> ))?{_CODE_CHAR}{{4}}"
-                           rf"|{_CODE_CHAR}{{3}}(?:(?P<dash3>-)|(?P<space3> ))?{_CODE_CHAR}{{3}})(?![A-Z0-9ÆØÅ-])")
+_CODE_IN_TEXT = re.compile(
+    rf"(?<![A-Z0-9ÆØÅ-])(?:{_CODE_CHAR}{{4}}(?:(?P<dash>-)|(?P<space> ))?{_CODE_CHAR}{{4}}"
+    rf"|{_CODE_CHAR}{{3}}(?:(?P<dash3>-)|(?P<space3> ))?{_CODE_CHAR}{{3}})(?![A-Z0-9ÆØÅ-])"
+)
 
 
 def codes_in_text(text: str, asked: bool = False) -> Iterator[Tuple[int, int, str]]:

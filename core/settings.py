@@ -16,6 +16,7 @@ The tree:
       .cluster                ClusterSettings: make cluster's ports and replicas (ops/cluster.py)
       .retention              Retention: every retention period
 """
+
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ DEFAULT_CONTENT_DIR = PROJECT_ROOT / "content"
 # user's text in the exception, after it has run. Never set in production.
 FAIL_ON_PURPOSE_ENV = "ACTIONS_FAIL_ON_PURPOSE"
 PHONE_RETENTION_KEY = "phone_retention_days"  # in content/booking.yml, where editors change it
-PHONE_RETENTION_DEFAULT_DAYS = 7              # when booking.yml does not say
+PHONE_RETENTION_DEFAULT_DAYS = 7  # when booking.yml does not say
 
 
 def _env(name: str, default: str) -> str:
@@ -52,20 +53,22 @@ def _number(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class CounsellorPageSettings:
     """The counsellors' page (bot/counsellor_page.py)."""
-    user: str = "radgiver"              # COUNSELLOR_USER
-    password_hash: str = ""             # COUNSELLOR_PASSWORD_HASH; empty: no login possible
-    secure_cookie: bool = True          # COOKIE_SECURE; "0" only for local http without TLS
-    session_seconds: float = 8 * 3600   # COUNSELLOR_SESSION_SECONDS
+
+    user: str = "radgiver"  # COUNSELLOR_USER
+    password_hash: str = ""  # COUNSELLOR_PASSWORD_HASH; empty: no login possible
+    secure_cookie: bool = True  # COOKIE_SECURE; "0" only for local http without TLS
+    session_seconds: float = 8 * 3600  # COUNSELLOR_SESSION_SECONDS
 
 
 @dataclass(frozen=True)
 class BookingLimits:
     """Limits on bookings and on tries to open one, per conversation and per client (the
     gateway's pseudonym of the network address for the web, the chat for Telegram)."""
-    per_session: int = 1                 # BOOKINGS_PER_SESSION: active bookings per conversation
-    per_client_per_day: int = 6          # BOOKINGS_PER_ADDRESS_PER_DAY: shared addresses (mobile NAT) need room
-    failed_tries_per_code: int = 5       # MANAGE_TRIES_PER_CODE: per reference, per day
-    failed_tries_per_client: int = 10    # MANAGE_TRIES_PER_ADDRESS: per address, per day
+
+    per_session: int = 1  # BOOKINGS_PER_SESSION: active bookings per conversation
+    per_client_per_day: int = 6  # BOOKINGS_PER_ADDRESS_PER_DAY: shared addresses (mobile NAT) need room
+    failed_tries_per_code: int = 5  # MANAGE_TRIES_PER_CODE: per reference, per day
+    failed_tries_per_client: int = 10  # MANAGE_TRIES_PER_ADDRESS: per address, per day
     tries_window: timedelta = timedelta(days=1)
 
 
@@ -73,19 +76,21 @@ class BookingLimits:
 class ActionServerSettings:
     """The action server (services/action_server.py). It listens on Settings.action_host and
     action_port, which Rasa's endpoint and the process starter share."""
+
     limits: BookingLimits = field(default_factory=BookingLimits)
     # ACTION_CLOCK_FILE: a file holding the time the action server's clock shows (actions/clock.py);
     # the tests and the conversation benchmark set it. None: real time.
     clock_file: Optional[Path] = None
-    fail_on_purpose: bool = False        # ACTIONS_FAIL_ON_PURPOSE=1 (tests/test_security.py)
+    fail_on_purpose: bool = False  # ACTIONS_FAIL_ON_PURPOSE=1 (tests/test_security.py)
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
     """make cluster (ops/cluster.py)."""
-    port: int = 8088          # CLUSTER_PORT: where users reach the load balancer
-    replicas: int = 2         # CLUSTER_REPLICAS
-    first_port: int = 8100    # CLUSTER_FIRST_PORT: the internal ports are counted from here
+
+    port: int = 8088  # CLUSTER_PORT: where users reach the load balancer
+    replicas: int = 2  # CLUSTER_REPLICAS
+    first_port: int = 8100  # CLUSTER_FIRST_PORT: the internal ports are counted from here
 
 
 def phone_retention_days() -> float:
@@ -93,15 +98,17 @@ def phone_retention_days() -> float:
     the appointment: content/booking.yml's phone_retention_days, where editors change it. Read at
     every use, so a change applies without a restart, as every content file does."""
     from core.content import load  # content reads its folder from here: imported when used
+
     return load("booking.yml").get(PHONE_RETENTION_KEY, PHONE_RETENTION_DEFAULT_DAYS)
 
 
 @dataclass(frozen=True)
 class Retention:
     """Every retention period, in days (bot/retention.py applies them every hour)."""
-    conversation_days: float = 30   # CONVERSATION_RETENTION_DAYS: idle conversations are deleted after this
-    audit_days: float = 365         # AUDIT_RETENTION_DAYS: counsellors' audit log entries are deleted after this
-    phone_handle_days: float = 1    # a phone number typed but not booked within a day is erased
+
+    conversation_days: float = 30  # CONVERSATION_RETENTION_DAYS: idle conversations are deleted after this
+    audit_days: float = 365  # AUDIT_RETENTION_DAYS: counsellors' audit log entries are deleted after this
+    phone_handle_days: float = 1  # a phone number typed but not booked within a day is erased
 
     @property
     def phone_days(self) -> float:
@@ -112,6 +119,7 @@ class Retention:
 @dataclass(frozen=True)
 class Settings:
     """The root of the tree: the gateway's settings and what every process shares."""
+
     rasa_host: str
     rasa_port: int
     action_host: str
@@ -139,9 +147,9 @@ class Settings:
     flood_window_seconds: float = 10
     sender_id_secret: str = ""
     tracker_store_url: str = ""  # PostgreSQL for Rasa's tracker store; empty: SQLite in tracker_db
-    lock_store_url: str = ""     # Redis for Rasa's lock store; empty: in memory (one Rasa process)
+    lock_store_url: str = ""  # Redis for Rasa's lock store; empty: in memory (one Rasa process)
     gateway_redis_url: str = ""  # Redis shared by gateway replicas; empty: state in the process
-    database_url: str = ""       # bookings and the audit log; empty: SQLite var_dir/bookings.db (bookings_url)
+    database_url: str = ""  # bookings and the audit log; empty: SQLite var_dir/bookings.db (bookings_url)
     public_url: str = ""  # where users reach the gateway (links to the privacy page); default gateway_url
     # The web widget: origins allowed to use the chat (empty: the gateway's own), the longest
     # message, requests per address per minute, and who may frame the gateway's pages.
@@ -224,7 +232,8 @@ def _counsellor_page() -> CounsellorPageSettings:
         user=_given("COUNSELLOR_USER", "radgiver"),
         password_hash=_given("COUNSELLOR_PASSWORD_HASH", ""),
         secure_cookie=_given("COOKIE_SECURE", "1") != "0",
-        session_seconds=float(_given("COUNSELLOR_SESSION_SECONDS", str(8 * 3600))))
+        session_seconds=float(_given("COUNSELLOR_SESSION_SECONDS", str(8 * 3600))),
+    )
 
 
 def _action_server() -> ActionServerSettings:
@@ -234,14 +243,19 @@ def _action_server() -> ActionServerSettings:
             per_session=_number("BOOKINGS_PER_SESSION", 1),
             per_client_per_day=_number("BOOKINGS_PER_ADDRESS_PER_DAY", 6),
             failed_tries_per_code=_number("MANAGE_TRIES_PER_CODE", 5),
-            failed_tries_per_client=_number("MANAGE_TRIES_PER_ADDRESS", 10)),
+            failed_tries_per_client=_number("MANAGE_TRIES_PER_ADDRESS", 10),
+        ),
         clock_file=Path(clock_file) if clock_file else None,
-        fail_on_purpose=os.environ.get(FAIL_ON_PURPOSE_ENV) == "1")
+        fail_on_purpose=os.environ.get(FAIL_ON_PURPOSE_ENV) == "1",
+    )
 
 
 def _cluster() -> ClusterSettings:
-    return ClusterSettings(port=int(_env("CLUSTER_PORT", "8088")), replicas=int(_env("CLUSTER_REPLICAS", "2")),
-                           first_port=int(_env("CLUSTER_FIRST_PORT", "8100")))
+    return ClusterSettings(
+        port=int(_env("CLUSTER_PORT", "8088")),
+        replicas=int(_env("CLUSTER_REPLICAS", "2")),
+        first_port=int(_env("CLUSTER_FIRST_PORT", "8100")),
+    )
 
 
 def load_settings() -> Settings:
@@ -274,8 +288,9 @@ def load_settings() -> Settings:
         lock_store_url=_env("LOCK_STORE_URL", ""),
         gateway_redis_url=_env("GATEWAY_REDIS_URL", ""),
         database_url=_env("DATABASE_URL", ""),
-        web_allowed_origins=tuple(o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "").split(",")
-                                  if o.strip()),
+        web_allowed_origins=tuple(
+            o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        ),
         web_max_chars=int(_env("WEB_MAX_CHARS", "2000")),
         web_address_messages=int(_env("WEB_ADDRESS_MESSAGES", "60")),
         web_address_requests=int(_env("WEB_ADDRESS_REQUESTS", "30")),
@@ -289,6 +304,8 @@ def load_settings() -> Settings:
         counsellors=_counsellor_page(),
         action_server=_action_server(),
         cluster=_cluster(),
-        retention=Retention(conversation_days=float(_env("CONVERSATION_RETENTION_DAYS", "30")),
-                            audit_days=float(_env("AUDIT_RETENTION_DAYS", "365"))),
+        retention=Retention(
+            conversation_days=float(_env("CONVERSATION_RETENTION_DAYS", "30")),
+            audit_days=float(_env("AUDIT_RETENTION_DAYS", "365")),
+        ),
     )

@@ -3,6 +3,7 @@
 Users type Norwegian without æ/ø/å (ae/o/aa), with accents or odd punctuation; matching on a
 normalised form lets one phrase list cover all those spellings.
 """
+
 import re
 import unicodedata
 

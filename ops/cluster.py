@@ -14,6 +14,7 @@ Rasa runs with its in-memory lock store here: the gateways already hold each con
 turn across replicas (bot/turn_order.py), and Rasa's Redis lock is not safe across servers
 (README, Running at scale). That also keeps Redis out of the path of every answer.
 """
+
 import dataclasses
 import itertools
 import os
@@ -31,8 +32,19 @@ from sqlalchemy.engine import make_url
 from bot.private_files import PRIVATE_UMASK, check_private, make_private
 from core.settings import Settings, load_settings
 from ops.launcher import telegram_status
-from ops.processes import (ensure_running, gateway_up, raise_interrupt, rasa_model_loaded, serve_until_interrupted,
-                           start_action_server, start_gateway, start_nginx, start_rasa, stop_on_exit, with_auth_token)
+from ops.processes import (
+    ensure_running,
+    gateway_up,
+    raise_interrupt,
+    rasa_model_loaded,
+    serve_until_interrupted,
+    start_action_server,
+    start_gateway,
+    start_nginx,
+    start_rasa,
+    stop_on_exit,
+    with_auth_token,
+)
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/radgivning"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -43,17 +55,17 @@ PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 @dataclasses.dataclass
 class Replica:
     number: int
-    action: Settings   # its action server's port
-    rasa: Settings     # its Rasa server's port; actions through the balancer
+    action: Settings  # its action server's port
+    rasa: Settings  # its Rasa server's port; actions through the balancer
     gateway: Settings  # its gateway's port; Rasa through the balancer
 
 
 @dataclasses.dataclass
 class ClusterPlan:
     base: Settings
-    port: int           # where users reach the cluster
-    rasa_port: int      # internal balancer: gateways → Rasa servers
-    action_port: int    # internal balancer: Rasa servers → action servers
+    port: int  # where users reach the cluster
+    rasa_port: int  # internal balancer: gateways → Rasa servers
+    action_port: int  # internal balancer: Rasa servers → action servers
     replicas: List[Replica]
     env: Dict[str, str]  # shared by every process: the stores and the gateways' Redis
     directory: Path
@@ -69,13 +81,22 @@ def plan_cluster(base: Settings, replicas: int, port: int, ports: Iterator[int],
     planned = []
     for number in range(1, replicas + 1):
         own_action, own_rasa, own_gateway = next(ports), next(ports), next(ports)
-        planned.append(Replica(
-            number=number,
-            action=dataclasses.replace(base, action_port=own_action),
-            rasa=dataclasses.replace(base, rasa_port=own_rasa, action_port=action_port, lock_store_url="",
-                                     tracker_store_url=env["TRACKER_STORE_URL"]),
-            gateway=dataclasses.replace(base, gateway_port=own_gateway, rasa_port=rasa_port,
-                                        tracker_store_url=env["TRACKER_STORE_URL"])))
+        planned.append(
+            Replica(
+                number=number,
+                action=dataclasses.replace(base, action_port=own_action),
+                rasa=dataclasses.replace(
+                    base,
+                    rasa_port=own_rasa,
+                    action_port=action_port,
+                    lock_store_url="",
+                    tracker_store_url=env["TRACKER_STORE_URL"],
+                ),
+                gateway=dataclasses.replace(
+                    base, gateway_port=own_gateway, rasa_port=rasa_port, tracker_store_url=env["TRACKER_STORE_URL"]
+                ),
+            )
+        )
     return ClusterPlan(base, port, rasa_port, action_port, planned, env, directory)
 
 
@@ -90,21 +111,25 @@ def fill_template(template: str, values: Dict[str, str]) -> str:
 
 def nginx_config(plan: ClusterPlan) -> str:
     """nginx's configuration for the plan, from NGINX_TEMPLATE (ops/nginx.conf.template)."""
+
     def servers(ports: List[int]) -> str:
         return "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in ports)
 
-    return fill_template(NGINX_TEMPLATE.read_text(encoding="utf-8"), {
-        "user": "user root;" if os.geteuid() == 0 else "",
-        "cluster_dir": str(plan.directory),
-        "var_dir": str(plan.base.var_dir),
-        "temp_dir": str(plan.directory / "nginx-tmp"),
-        "gateway_servers": servers([r.gateway.gateway_port for r in plan.replicas]),
-        "rasa_servers": servers([r.rasa.rasa_port for r in plan.replicas]),
-        "action_servers": servers([r.action.action_port for r in plan.replicas]),
-        "port": str(plan.port),
-        "rasa_port": str(plan.rasa_port),
-        "action_port": str(plan.action_port),
-    })
+    return fill_template(
+        NGINX_TEMPLATE.read_text(encoding="utf-8"),
+        {
+            "user": "user root;" if os.geteuid() == 0 else "",
+            "cluster_dir": str(plan.directory),
+            "var_dir": str(plan.base.var_dir),
+            "temp_dir": str(plan.directory / "nginx-tmp"),
+            "gateway_servers": servers([r.gateway.gateway_port for r in plan.replicas]),
+            "rasa_servers": servers([r.rasa.rasa_port for r in plan.replicas]),
+            "action_servers": servers([r.action.action_port for r in plan.replicas]),
+            "port": str(plan.port),
+            "rasa_port": str(plan.rasa_port),
+            "action_port": str(plan.action_port),
+        },
+    )
 
 
 def ensure_database(url: str) -> None:
@@ -112,8 +137,9 @@ def ensure_database(url: str) -> None:
     target = make_url(url)
     engine = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                    {"name": target.database}).scalar()
+        exists = connection.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).scalar()
         if not exists:
             connection.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
     engine.dispose()
@@ -133,8 +159,12 @@ class RunningCluster:
 
 
 def gateway_env(plan: ClusterPlan, replica: Replica) -> Dict[str, str]:
-    env = {**plan.env, "GATEWAY_NAME": f"gateway-{replica.number}", "TRUSTED_PROXIES": "127.0.0.1",
-           "PUBLIC_URL": plan.env.get("PUBLIC_URL") or plan.url}
+    env = {
+        **plan.env,
+        "GATEWAY_NAME": f"gateway-{replica.number}",
+        "TRUSTED_PROXIES": "127.0.0.1",
+        "PUBLIC_URL": plan.env.get("PUBLIC_URL") or plan.url,
+    }
     env["WEB_ALLOWED_ORIGINS"] = ",".join(filter(None, [plan.env.get("WEB_ALLOWED_ORIGINS", ""), env["PUBLIC_URL"]]))
     if replica.number > 1 and not plan.base.telegram_webhook_url:
         env["TELEGRAM_TOKEN"] = ""  # long polling in exactly one replica; webhooks go through nginx
@@ -163,9 +193,9 @@ def start_cluster(plan: ClusterPlan) -> RunningCluster:
 
 def wait_for_cluster(running: RunningCluster, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
-    waiting: List[Callable[[], bool]] = (
-        [lambda r=r: rasa_model_loaded(r.rasa) for r in running.plan.replicas]
-        + [lambda r=r: gateway_up(r.gateway) for r in running.plan.replicas])
+    waiting: List[Callable[..., bool]] = [lambda r=r: rasa_model_loaded(r.rasa) for r in running.plan.replicas] + [
+        lambda r=r: gateway_up(r.gateway) for r in running.plan.replicas
+    ]
     while waiting:
         ensure_running(running.processes)
         waiting = [check for check in waiting if not check()]
@@ -183,8 +213,11 @@ def restart_the_dead(running: RunningCluster) -> None:
         processes = getattr(running, kind)
         for index, (replica, process) in enumerate(zip(plan.replicas, processes)):
             if process.poll() is not None:
-                print(f"{kind} of replica {replica.number} exited with {process.returncode}; starting it again "
-                      f"(see {plan.base.var_dir}/logs/)", flush=True)
+                print(
+                    f"{kind} of replica {replica.number} exited with {process.returncode}; starting it again "
+                    f"(see {plan.base.var_dir}/logs/)",
+                    flush=True,
+                )
                 processes[index] = start(plan, replica)
 
 
@@ -192,8 +225,12 @@ def default_env(settings: Settings) -> Dict[str, str]:
     """PostgreSQL and Redis on this machine unless the settings (the environment) name others."""
     tracker = settings.tracker_store_url or DEFAULT_POSTGRES
     # The replicas share VAR_DIR, so they read the same pseudonym secret (var/sender_id_secret).
-    return {"TRACKER_STORE_URL": tracker, "DATABASE_URL": settings.database_url or tracker,
-            "GATEWAY_REDIS_URL": settings.gateway_redis_url or DEFAULT_REDIS, "LOCK_STORE_URL": ""}
+    return {
+        "TRACKER_STORE_URL": tracker,
+        "DATABASE_URL": settings.database_url or tracker,
+        "GATEWAY_REDIS_URL": settings.gateway_redis_url or DEFAULT_REDIS,
+        "LOCK_STORE_URL": "",
+    }
 
 
 def main() -> int:
@@ -212,10 +249,15 @@ def main() -> int:
         running = start_cluster(plan)
         wait_for_cluster(running)
         check_private(settings.var_dir)
-        print(f"Ready. Load balancer: {plan.url}/ (chat page), {plan.url}/api/v1/messages, "
-              f"{plan.url}/radgiver/", flush=True)
-        print(f"Stores: conversations and bookings in {make_url(env['TRACKER_STORE_URL']).render_as_string()}, "
-              f"gateway state in {env['GATEWAY_REDIS_URL']}. Logs: {settings.var_dir}/logs/. Stop: Ctrl-C.", flush=True)
+        print(
+            f"Ready. Load balancer: {plan.url}/ (chat page), {plan.url}/api/v1/messages, " f"{plan.url}/radgiver/",
+            flush=True,
+        )
+        print(
+            f"Stores: conversations and bookings in {make_url(env['TRACKER_STORE_URL']).render_as_string()}, "
+            f"gateway state in {env['GATEWAY_REDIS_URL']}. Logs: {settings.var_dir}/logs/. Stop: Ctrl-C.",
+            flush=True,
+        )
         print(telegram_status(settings).replace("gateway.log", "gateway-1.log"), flush=True)
         return serve_until_interrupted(lambda: restart_the_dead(running))
     except KeyboardInterrupt:

@@ -1,8 +1,9 @@
 """Starts the assistant on the embedded defaults: action server, Rasa server and gateway.
 
-    python -m ops.launcher           # servers until Ctrl-C
-    python -m ops.launcher --shell   # action server + a chat in this terminal
+python -m ops.launcher           # servers until Ctrl-C
+python -m ops.launcher --shell   # action server + a chat in this terminal
 """
+
 import argparse
 import os
 import signal
@@ -12,8 +13,18 @@ import sys
 from bot.endpoints import write_endpoints
 from bot.private_files import PRIVATE_UMASK, check_private, make_private
 from core.settings import PROJECT_ROOT, load_settings
-from ops.processes import (ensure_running, process_env, raise_interrupt, serve_until_interrupted, start_action_server,
-                           start_gateway, start_rasa, stop_on_exit, wait_until_ready, with_auth_token)
+from ops.processes import (
+    ensure_running,
+    process_env,
+    raise_interrupt,
+    serve_until_interrupted,
+    start_action_server,
+    start_gateway,
+    start_rasa,
+    stop_on_exit,
+    wait_until_ready,
+    with_auth_token,
+)
 
 
 def telegram_status(settings) -> str:
@@ -37,8 +48,16 @@ def main() -> int:
     try:
         if args.shell:
             wait_until_ready(settings, processes, timeout=60, need_rasa=False)
-            shell = [sys.executable, "-m", "services.rasa_main", "shell", "--model", str(settings.model_path),
-                     "--endpoints", str(write_endpoints(settings))]
+            shell = [
+                sys.executable,
+                "-m",
+                "services.rasa_main",
+                "shell",
+                "--model",
+                str(settings.model_path),
+                "--endpoints",
+                str(write_endpoints(settings)),
+            ]
             return subprocess.call(shell, cwd=PROJECT_ROOT, env=process_env(settings))
 
         processes += [start_rasa(settings), start_gateway(settings)]
@@ -46,10 +65,15 @@ def main() -> int:
         wait_until_ready(settings, processes, need_gateway=True)
         check_private(settings.var_dir)
         print(f"Ready. Chat with the bot in your browser: {settings.gateway_url}/", flush=True)
-        print(f"Embed the widget on a page: <script src=\"{settings.gateway_url}/widget.js\" defer></script> "
-              "(allow the page's origin with WEB_ALLOWED_ORIGINS)", flush=True)
-        print(f"Counsellors' page: {settings.gateway_url}/radgiver/ (set COUNSELLOR_PASSWORD_HASH, "
-              "see README)", flush=True)
+        print(
+            f'Embed the widget on a page: <script src="{settings.gateway_url}/widget.js" defer></script> '
+            "(allow the page's origin with WEB_ALLOWED_ORIGINS)",
+            flush=True,
+        )
+        print(
+            f"Counsellors' page: {settings.gateway_url}/radgiver/ (set COUNSELLOR_PASSWORD_HASH, " "see README)",
+            flush=True,
+        )
         print(telegram_status(settings), flush=True)
         print("Chat in the terminal: make shell. Logs: var/logs/. Stop: Ctrl-C.", flush=True)
         return serve_until_interrupted(lambda: ensure_running(processes))

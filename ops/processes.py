@@ -3,6 +3,7 @@
 Used by the launcher (make run / make shell) and by the end-to-end tests, so both run the
 processes exactly the same way.
 """
+
 import dataclasses
 import json
 import os
@@ -63,27 +64,51 @@ def _spawn(command: List[str], settings: Settings, log_name: str, **extra_env: s
     log = open_private_log(settings.var_dir / "logs" / log_name)
     env = {**process_env(settings), **extra_env}
     # umask 077: every database, log and secret the process creates is its user's only
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, umask=PRIVATE_UMASK)
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        umask=PRIVATE_UMASK,
+    )
 
 
 def start_action_server(settings: Settings, log_name: str = "actions.log", **extra_env: str) -> subprocess.Popen:
     command = [str(BIN / "python"), "-m", "services.action_server"]
-    return _spawn(command, settings, log_name, ACTION_HOST=settings.action_host,
-                  ACTION_PORT=str(settings.action_port), **extra_env)
+    return _spawn(
+        command,
+        settings,
+        log_name,
+        ACTION_HOST=settings.action_host,
+        ACTION_PORT=str(settings.action_port),
+        **extra_env,
+    )
 
 
 def start_gateway(settings: Settings, log_name: str = "gateway.log", **extra_env: str) -> subprocess.Popen:
-    return _spawn([str(BIN / "python"), "-m", "bot.gateway"], settings, log_name,
-                  GATEWAY_HOST=settings.gateway_host, GATEWAY_PORT=str(settings.gateway_port), **extra_env)
+    return _spawn(
+        [str(BIN / "python"), "-m", "bot.gateway"],
+        settings,
+        log_name,
+        GATEWAY_HOST=settings.gateway_host,
+        GATEWAY_PORT=str(settings.gateway_port),
+        **extra_env,
+    )
 
 
 def start_nginx(config: Path, log: Path) -> subprocess.Popen:
     """Debian's nginx in the foreground with the given configuration (ops/cluster.py writes it)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with open_private_log(log) as output:
-        return subprocess.Popen([nginx, "-c", str(config), "-p", str(config.parent), "-e", str(log)], stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK)
+        return subprocess.Popen(
+            [nginx, "-c", str(config), "-p", str(config.parent), "-e", str(log)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=PRIVATE_UMASK,
+        )
 
 
 def gateway_up(settings: Settings) -> bool:
@@ -101,10 +126,25 @@ def wait_for_gateway(settings: Settings, process: subprocess.Popen, timeout: flo
 
 def rasa_run_command(settings: Settings) -> List[str]:
     """`rasa run`; the API token goes through the environment (services/rasa_main.py)."""
-    return [str(BIN / "python"), "-m", "services.rasa_main", "run", "--model", str(settings.model_path),
-            "--endpoints", str(write_endpoints(settings)), "--credentials", "credentials.yml",
-            "--logging-config-file", "logging.yml",
-            "--interface", settings.rasa_host, "--port", str(settings.rasa_port), "--enable-api"]
+    return [
+        str(BIN / "python"),
+        "-m",
+        "services.rasa_main",
+        "run",
+        "--model",
+        str(settings.model_path),
+        "--endpoints",
+        str(write_endpoints(settings)),
+        "--credentials",
+        "credentials.yml",
+        "--logging-config-file",
+        "logging.yml",
+        "--interface",
+        settings.rasa_host,
+        "--port",
+        str(settings.rasa_port),
+        "--enable-api",
+    ]
 
 
 def start_rasa(settings: Settings, log_name: str = "rasa.log", **extra_env: str) -> subprocess.Popen:
@@ -145,11 +185,17 @@ def action_server_up(settings: Settings) -> bool:
 def ensure_running(processes: List[subprocess.Popen]) -> None:
     for process in processes:
         if process.poll() is not None:
-            raise RuntimeError(f"{' '.join(process.args[:2])} exited with {process.returncode}; see var/logs/")
+            command = [str(part) for part in process.args] if isinstance(process.args, list) else [str(process.args)]
+            raise RuntimeError(f"{' '.join(command[:2])} exited with {process.returncode}; see var/logs/")
 
 
-def wait_until_ready(settings: Settings, processes: List[subprocess.Popen], timeout: float = 300,
-                     need_rasa: bool = True, need_gateway: bool = False) -> None:
+def wait_until_ready(
+    settings: Settings,
+    processes: List[subprocess.Popen],
+    timeout: float = 300,
+    need_rasa: bool = True,
+    need_gateway: bool = False,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ensure_running(processes)

@@ -6,6 +6,7 @@ spacy-lookups-data ships covers almost no inflected words. Its full-form lexicon
 (verbs win, as in "kjøpte" -> "kjøpe"). Rasa's SpacyNLP lower-cases text before spaCy sees
 it, so the keys are lower case. Output: a spaCy pipeline directory for SpacyNLP's `model`.
 """
+
 import gzip
 import json
 import sys

@@ -6,6 +6,7 @@ bench/blind/WRITERS.md) into a Rasa NLU file in data/nlu/cards/, grouped by labe
 The writer's cards (who wrote what, from which situation) go into the file's header, so a reader
 can see where the examples came from. Never run this on an evaluation set (bench/blind/).
 """
+
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -39,11 +40,14 @@ def evaluation_texts() -> set:
     example that equals one of them is left out (a writer may have reused a phrase from a brief)."""
     sys.path.insert(0, str(ROOT))
     from core.text_normalise import normalise
+
     found = set()
     for folder in (ROOT / "bench" / "blind", ROOT / "bench" / "dev"):
         for file in folder.rglob("*.yml"):
-            found |= {normalise(m["text"]) for m in (yaml.safe_load(file.read_text(encoding="utf-8")) or {})
-                      .get("messages") or []}
+            found |= {
+                normalise(m["text"])
+                for m in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("messages") or []
+            }
     for file in (ROOT / "tests" / "conversations").glob("*.yml"):
         for conversation in yaml.safe_load(file.read_text(encoding="utf-8"))["conversations"]:
             found |= {normalise(str(turn["user"])) for turn in conversation["turns"]}
@@ -61,6 +65,7 @@ def convert(source: Path) -> Path:
     known = catalogue_labels()
     held_out = evaluation_texts()
     from core.text_normalise import normalise
+
     by_label = defaultdict(list)
     left_out = 0
     for message in data.get("messages") or []:
@@ -73,11 +78,15 @@ def convert(source: Path) -> Path:
             raise SystemExit(f"{source}: unknown label {message['label']!r}")
         if text and text not in by_label[label]:
             by_label[label].append(text)
-    lines = [f"# Written from situation cards by training writer {writer}, who never saw the evaluation sets.",
-             "# Cards (persona / situation / habit):"]
+    lines = [
+        f"# Written from situation cards by training writer {writer}, who never saw the evaluation sets.",
+        "# Cards (persona / situation / habit):",
+    ]
     for card in data.get("cards") or []:
-        lines.append(f"# - {card.get('id')}: {one_line(card.get('persona', ''))} / "
-                     f"{one_line(card.get('situation', ''))} / {one_line(card.get('habit', ''))}")
+        lines.append(
+            f"# - {card.get('id')}: {one_line(card.get('persona', ''))} / "
+            f"{one_line(card.get('situation', ''))} / {one_line(card.get('habit', ''))}"
+        )
     lines += ['version: "3.1"', "nlu:"]
     for label in sorted(by_label):
         lines.append(f"- intent: {label}")

@@ -1,8 +1,10 @@
 """Trains the Rasa model only when its inputs changed since the last training.
 
 The fingerprint covers what the trained model depends on: config.yml, domain.yml, data/ and the
-custom components' code, with the core modules they read text with. Content read at run time (content/) needs no retraining.
+custom components' code, with the core modules they read text with. Content read at run time
+(content/) needs no retraining.
 """
+
 import hashlib
 import subprocess
 import sys
@@ -10,9 +12,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ["config.yml", "domain.yml", "data", "components",
-          "core/text_normalise.py", "core/phrase_matcher.py", "core/intents.py",  # what the components
-          "core/reference_codes.py"]                                               # read text with
+INPUTS = [
+    "config.yml",
+    "domain.yml",
+    "data",
+    "components",
+    "core/text_normalise.py",
+    "core/phrase_matcher.py",
+    "core/intents.py",  # what the components
+    "core/reference_codes.py",
+]  # read text with
 MODEL = ROOT / "models" / "current.tar.gz"
 FINGERPRINT = ROOT / "models" / "current.fingerprint"
 
@@ -37,8 +46,20 @@ def main() -> int:
         return 0
     print("Training the model (config, domain or data changed) ...", flush=True)
     rasa = Path(sys.executable).parent / "rasa"
-    command = [str(rasa), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-               "--out", "models", "--fixed-model-name", "current"]
+    command = [
+        str(rasa),
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        "models",
+        "--fixed-model-name",
+        "current",
+    ]
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT)
     if result.returncode != 0:

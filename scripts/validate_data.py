@@ -7,6 +7,7 @@ reports `faq` as duplicated (leaving `faq` out of domain.yml gives "intent 'faq'
 the domain" instead). Only that exact message is tolerated, and "utterance not used in any story
 or rule" for a response that a custom action sends by name.
 """
+
 import re
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KNOWN_RASA_WARNING = re.compile(
     r"[^\n]*UserWarning: The following duplicated intents have been found across multiple "
-    r"domain files: faq\n\s*More info at https://rasa.com/docs/rasa/domain\n?")
+    r"domain files: faq\n\s*More info at https://rasa.com/docs/rasa/domain\n?"
+)
 WARNING = re.compile(r"UserWarning|WARNING|FutureWarning")
 UNUSED_RESPONSE = re.compile(r"The utterance '(utter_[\w/]+)' is not used in any story or rule")
 
@@ -28,14 +30,29 @@ def responses_sent_by_actions() -> set:
 
 def main() -> int:
     rasa = Path(sys.executable).parent / "rasa"
-    command = [str(rasa), "data", "validate", "--fail-on-warnings", "--config", "config.yml",
-               "--domain", "domain.yml", "--data", "data"]
+    command = [
+        str(rasa),
+        "data",
+        "validate",
+        "--fail-on-warnings",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     output = result.stdout + result.stderr
     output = KNOWN_RASA_WARNING.sub("", output)
     used_by_actions = responses_sent_by_actions()
-    problems = [line for line in output.splitlines() if WARNING.search(line) and "Deprecat" not in line
-                and not (UNUSED_RESPONSE.search(line) and UNUSED_RESPONSE.search(line).group(1) in used_by_actions)]
+    problems = [
+        line
+        for line in output.splitlines()
+        if WARNING.search(line)
+        and "Deprecat" not in line
+        and not (UNUSED_RESPONSE.search(line) and UNUSED_RESPONSE.search(line).group(1) in used_by_actions)
+    ]
     print(output[-4000:])
     if result.returncode != 0 or problems:
         print("Validation failed:", *problems, sep="\n  ")

@@ -12,6 +12,7 @@ Its settings (core/settings.py: the action_server section, its host and port) ar
 start; the actions' clock and booking limits are put in place from them (actions/clock.py,
 actions/limits.py).
 """
+
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ log = logging.getLogger("actions.server")
 def failure_reply(call: Dict[str, Any]) -> Dict[str, Any]:
     """What the user sees when an action failed: a kind answer in the conversation's language."""
     from core.content import load, service_details, text_in
+
     language = ((call.get("tracker") or {}).get("slots") or {}).get("language") or "nb"
     text = text_in(load("gateway.yml")["action_failed"], language)  # Bokmål for any other language
     return {"events": [], "responses": [{"text": text.format(**service_details())}]}
@@ -47,20 +49,23 @@ def with_service_details(result: Dict[str, Any], call: Dict[str, Any]) -> Dict[s
     response this server asks for gets them as values (Rasa fills templates with these before
     slots), and missing slots are set again for the responses Rasa utters by itself."""
     from core.content import service_details
-    templated = [response for response in result.get("responses") or [] if response.get("response")]
+
+    templated = [reply for reply in result.get("responses") or [] if reply.get("response")]
     slots = (call.get("tracker") or {}).get("slots") or {}
     unset = call.get("next_action") != "action_session_start" and any(  # every detail is a service_… slot
-        key.startswith("service_") and value is None for key, value in slots.items())
+        key.startswith("service_") and value is None for key, value in slots.items()
+    )
     if not templated and not unset:
         return result  # most calls: nothing to fill, and the details are not read
     details = service_details()
-    for response in templated:
+    for reply in templated:
         for key, value in details.items():
-            response.setdefault(key, value)
+            reply.setdefault(key, value)
     missing = [key for key in details if key in slots and slots[key] is None]
     if missing and unset:
-        result["events"] = [{"event": "slot", "name": key, "value": details[key], "timestamp": None}
-                            for key in missing] + list(result.get("events") or [])
+        result["events"] = [
+            {"event": "slot", "name": key, "value": details[key], "timestamp": None} for key in missing
+        ] + list(result.get("events") or [])
     return result
 
 
@@ -75,7 +80,9 @@ def failing_on_purpose(executor: ActionExecutor) -> None:
         async def run(dispatcher, tracker, domain):
             await action(dispatcher, tracker, domain)
             raise RuntimeError(f"failed on purpose after reading {tracker.latest_message.get('text')!r}")
+
         return run
+
     executor.actions = {name: failing(action) for name, action in executor.actions.items()}
 
 

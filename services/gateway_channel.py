@@ -4,6 +4,7 @@ Messages must pass the gateway first: it masks ID and phone numbers, applies the
 and pseudonymises channel ids. A request to the webhook without the gateway's secret header is
 refused, so nothing else on the host can write into a conversation.
 """
+
 from typing import Any, Dict, Optional, Text
 
 from rasa.core.channels.rest import RestInput

@@ -3,12 +3,13 @@
 They travel through the environment only (never the command line, where `ps` shows them);
 core/settings.py reads them there (required_secret).
 """
+
 import hmac
 
 from core.settings import required_secret
 
 GATEWAY_HEADER = "X-Gateway-Secret"  # gateway → Rasa's channel
-ACTION_HEADER = "X-Action-Secret"    # Rasa → action server
+ACTION_HEADER = "X-Action-Secret"  # Rasa → action server
 GATEWAY_SECRET_ENV = "RASA_CHANNEL_SECRET"
 ACTION_SECRET_ENV = "ACTION_SERVER_SECRET"
 

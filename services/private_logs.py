@@ -5,6 +5,7 @@ it), and Python warnings quote what a user typed ("Parsed an intent '/…'"). So
 its logger, level and message, its exception is reduced to the exception types, and a warning to
 its category and place.
 """
+
 import logging
 import re
 import warnings
@@ -28,12 +29,13 @@ def _withheld_record_factory(original):
         message = record.getMessage()
         if record.name == "py.warnings":
             found = _WARNING_PLACE.search(message)
-            message = (f"{found['category']} at {found['place']} (text withheld)" if found else "warning (text withheld)")
+            message = f"{found['category']} at {found['place']} (text withheld)" if found else "warning (text withheld)"
         message = _RESPONSE_BODY.sub("body withheld", message)
         if record.exc_info and record.exc_info[1] is not None:
             message += f" [{exception_types(record.exc_info[1])}; details withheld]"
         record.msg, record.args, record.exc_info, record.exc_text, record.stack_info = message, None, None, None, None
         return record
+
     return make
 
 

@@ -4,6 +4,7 @@ conversation text (services/private_logs.py).
 
     python -m services.rasa_main run --model … (RASA_AUTH_TOKEN in the environment)
 """
+
 import sys
 
 from services.internal_secrets import required
@@ -17,6 +18,7 @@ def main() -> None:
     # /proc/<pid>/cmdline.
     sys.argv = ["rasa", *sys.argv[1:]] + (["--auth-token", token] if sys.argv[1:2] == ["run"] else [])
     from rasa.__main__ import main as rasa_main
+
     rasa_main()
 
 

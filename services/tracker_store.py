@@ -7,6 +7,7 @@ database closed is replaced before use (pool_pre_ping), and a call that still fa
 connection is tried again for a few seconds before Rasa's fail-safe sees the error.
 Used when TRACKER_STORE_URL is set (bot/endpoints.py).
 """
+
 import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Iterable, Optional, Text, TypeVar
@@ -25,8 +26,11 @@ async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
-            log.warning("Tracker store: database unreachable (%s); trying again in %.1f s",
-                        type(error.orig).__name__ if getattr(error, "orig", None) else type(error).__name__, pause)
+            log.warning(
+                "Tracker store: database unreachable (%s); trying again in %.1f s",
+                type(error.orig).__name__ if getattr(error, "orig", None) else type(error).__name__,
+                pause,
+            )
             await asyncio.sleep(pause)
     return await call()
 

@@ -17,6 +17,7 @@ SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 async def visitor_socket(base_url: str, session: str):
     """The widget's WebSocket to the gateway (or balancer) at base_url, past hello → history."""
     import aiohttp
+
     async with aiohttp.ClientSession() as client:
         async with client.ws_connect(f"{base_url.replace('http', 'ws', 1)}/ws") as socket:
             await socket.send_json({"type": "hello", "session": session})
@@ -27,17 +28,23 @@ async def visitor_socket(base_url: str, session: str):
 def counsellor_login(browser, page: str, user: str, password: str, **headers):
     """Logs in as a browser does: the form first (its CSRF cookie and field), then the post."""
     import re
+
     form = browser.get(f"{page}login", timeout=10)
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    return browser.post(f"{page}login", data={"user": user, "password": password, "csrf": csrf},
-                        headers=headers, timeout=10)
+    return browser.post(
+        f"{page}login", data={"user": user, "password": password, "csrf": csrf}, headers=headers, timeout=10
+    )
 
 
 def reference_and_pin(text: str):
     """(reference, PIN) from the bot's booking confirmation."""
     import re
-    found = re.search(r"(?:Referansen din er|Your reference is) ([A-Z0-9]{4}-[A-Z0-9]{4}) "
-                      r"(?:og PIN-koden|and your PIN is) (\d{4})", text)
+
+    found = re.search(
+        r"(?:Referansen din er|Your reference is) ([A-Z0-9]{4}-[A-Z0-9]{4}) "
+        r"(?:og PIN-koden|and your PIN is) (\d{4})",
+        text,
+    )
     assert found, f"no reference and PIN in {text!r}"
     return found.group(1), found.group(2)
 
@@ -45,10 +52,16 @@ def reference_and_pin(text: str):
 def post_to_rasa(settings, sender: str, text: str, timeout: float = 60):
     """A message straight to Rasa's channel, with the gateway's secret (as the gateway sends it)."""
     import requests
+
     from bot.rasa_client import webhook_url
     from services.internal_secrets import GATEWAY_HEADER
-    return requests.post(webhook_url(settings.rasa_url), json={"sender": sender, "message": text},
-                         headers={GATEWAY_HEADER: settings.rasa_channel_secret}, timeout=timeout)
+
+    return requests.post(
+        webhook_url(settings.rasa_url),
+        json={"sender": sender, "message": text},
+        headers={GATEWAY_HEADER: settings.rasa_channel_secret},
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +85,7 @@ class Stack:
 
     def __init__(self, settings) -> None:
         from ops.processes import start_action_server, start_rasa
+
         self.settings = settings
         self.clock_file = Path(os.environ["ACTION_CLOCK_FILE"])
         self.host_page_port = free_port()  # a page on another origin that embeds the widget
@@ -82,21 +96,29 @@ class Stack:
 
     def _start_gateway(self):
         from ops.processes import start_gateway
+
         origins = f"{self.settings.gateway_url},http://localhost:{self.settings.gateway_port},{self.host_page_origin}"
         # every test's visitor comes from 127.0.0.1: the per-address limits are tested on gateways of their own
-        return start_gateway(self.settings, WEB_ALLOWED_ORIGINS=origins, WEB_ADDRESS_MESSAGES="1000",
-                             WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="1000")
+        return start_gateway(
+            self.settings,
+            WEB_ALLOWED_ORIGINS=origins,
+            WEB_ADDRESS_MESSAGES="1000",
+            WEB_ADDRESS_REQUESTS="100000",
+            WEB_SOCKETS_PER_ADDRESS="1000",
+        )
 
     # the tests' users all come from 127.0.0.1 and book many times a day
     ACTION_ENV = {"BOOKINGS_PER_ADDRESS_PER_DAY": "100000"}
 
     def stop_action_server(self) -> None:
         from ops.processes import stop
+
         stop([self.action_server])
 
     def restart_action_server(self, **extra_env: str) -> None:
         """The action server again, with extra environment (none: as the session started it)."""
         from ops.processes import action_server_up, start_action_server, stop
+
         stop([self.action_server])
         self.action_server = start_action_server(self.settings, **{**self.ACTION_ENV, **extra_env})
         deadline = time.monotonic() + 60
@@ -106,48 +128,68 @@ class Stack:
 
     def restart_gateway(self) -> None:
         from ops.processes import stop, wait_for_gateway
+
         stop([self.gateway])
         self.gateway = self._start_gateway()
         wait_for_gateway(self.settings, self.gateway)
 
     def sender_secret(self) -> bytes:
         from bot.pseudonyms import load_secret
+
         return load_secret(self.settings)
 
     def wait_until_ready(self, timeout: float = 300) -> None:
         from ops.processes import wait_until_ready
+
         wait_until_ready(self.settings, [self.action_server, self.rasa, self.gateway], timeout, need_gateway=True)
 
     def stop_rasa(self) -> None:
         from ops.processes import stop
+
         stop([self.rasa])
 
     def start_rasa(self) -> None:
         """Starts Rasa again on the same port and tracker store; returns once its model is loaded."""
         from ops.processes import start_rasa, wait_until_ready
+
         self.rasa = start_rasa(self.settings)
         wait_until_ready(self.settings, [self.action_server, self.rasa], timeout=300)
 
     def stop(self) -> None:
         from ops.processes import stop
+
         stop([self.gateway, self.rasa, self.action_server])
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     import secrets
+
     from bot.passwords import hash_password
     from core.settings import Settings
+
     var_dir = tmp_path_factory.mktemp("var")
     clock_file = var_dir / "action_clock"
     clock_file.write_text(RISK_CHECK_NOW)
     clock_file.chmod(0o600)  # like every runtime file (tests/test_security.py checks them all)
-    os.environ.update(COUNSELLOR_USER="radgiver", COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
-                      COOKIE_SECURE="0", ACTION_CLOCK_FILE=str(clock_file))
-    settings = Settings(rasa_host="127.0.0.1", rasa_port=free_port(), action_host="127.0.0.1",
-                        action_port=free_port(), gateway_host="127.0.0.1", gateway_port=free_port(),
-                        rasa_auth_token=secrets.token_hex(16), tracker_db=var_dir / "tracker.db",
-                        model_path=ROOT / "models" / "current.tar.gz", var_dir=var_dir)
+    os.environ.update(
+        COUNSELLOR_USER="radgiver",
+        COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
+        COOKIE_SECURE="0",
+        ACTION_CLOCK_FILE=str(clock_file),
+    )
+    settings = Settings(
+        rasa_host="127.0.0.1",
+        rasa_port=free_port(),
+        action_host="127.0.0.1",
+        action_port=free_port(),
+        gateway_host="127.0.0.1",
+        gateway_port=free_port(),
+        rasa_auth_token=secrets.token_hex(16),
+        tracker_db=var_dir / "tracker.db",
+        model_path=ROOT / "models" / "current.tar.gz",
+        var_dir=var_dir,
+    )
     running = Stack(settings)
     try:
         running.wait_until_ready()
@@ -163,7 +205,9 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@
 def postgres_url():
     """A fresh database on the machine's PostgreSQL, dropped after the module."""
     import uuid
+
     import sqlalchemy as sa
+
     name = f"test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as connection:

@@ -6,6 +6,7 @@ the test puts in (long polling, or the test posts them to the webhook itself) an
 Telegram's rules: 4096 visible characters, 1–64 bytes of callback data, well-formed HTML with
 Telegram's tags only, known chats only; and it can answer 429 with retry_after.
 """
+
 import asyncio
 import html
 import json
@@ -16,14 +17,37 @@ from typing import Callable, Dict, List, Optional
 
 from aiohttp import web
 
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                "span", "tg-spoiler", "tg-emoji", "blockquote"}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "span",
+    "tg-spoiler",
+    "tg-emoji",
+    "blockquote",
+}
 TAG = re.compile(r'<(/?)([a-z-]+)((?:\s+[a-z-]+="[^"<>]*")*)\s*>')
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-BOT_USER = {"id": 424242, "is_bot": True, "first_name": "Rådgivningsbot", "username": "radgivning_test_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 424242,
+    "is_bot": True,
+    "first_name": "Rådgivningsbot",
+    "username": "radgivning_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 class BadRequest(Exception):
@@ -44,7 +68,7 @@ def visible_text(markup: str) -> str:
                 raise BadRequest(f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {i}')
             if closing:
                 if not stack or stack[-1] != name:
-                    raise BadRequest(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{name}"')
+                    raise BadRequest(f"can't parse entities: Can't find end tag corresponding to start tag \"{name}\"")
                 stack.pop()
             else:
                 if name == "a" and 'href="' not in attributes:
@@ -63,7 +87,7 @@ def visible_text(markup: str) -> str:
             out.append(char)
             i += 1
     if stack:
-        raise BadRequest(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1]}"')
+        raise BadRequest(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\"")
     return "".join(out)
 
 
@@ -81,9 +105,9 @@ class FakeTelegram:
     def __init__(self, token: str = "123456:TEST-token_for-the-fake") -> None:
         self.token = token
         self.lock = threading.Lock()
-        self.calls: List[dict] = []       # every request: {"method", "params", "at"}
-        self.sent: List[dict] = []        # messages the bot sent, as Message objects
-        self.updates: List[dict] = []     # not yet confirmed by getUpdates' offset
+        self.calls: List[dict] = []  # every request: {"method", "params", "at"}
+        self.sent: List[dict] = []  # messages the bot sent, as Message objects
+        self.updates: List[dict] = []  # not yet confirmed by getUpdates' offset
         self.chats: Dict[int, dict] = {}  # chats that have written to the bot
         self.webhook: Optional[dict] = None
         self.commands: List[dict] = []
@@ -124,8 +148,14 @@ class FakeTelegram:
     # --- what tests do ---------------------------------------------------------------------------
 
     def user(self, chat_id: int) -> dict:
-        return {"id": chat_id, "is_bot": False, "first_name": "Kari", "last_name": "Nordmann",
-                "username": f"kari_{chat_id}", "language_code": "nb"}
+        return {
+            "id": chat_id,
+            "is_bot": False,
+            "first_name": "Kari",
+            "last_name": "Nordmann",
+            "username": f"kari_{chat_id}",
+            "language_code": "nb",
+        }
 
     def add_update(self, kind: str, body: dict) -> dict:
         with self.lock:
@@ -137,13 +167,19 @@ class FakeTelegram:
             self.updates.append(update)
             return update
 
-    def message(self, chat_id: int, text: Optional[str] = None, chat_type: str = "private",
-                kind: str = "message", **content) -> dict:
+    def message(
+        self, chat_id: int, text: Optional[str] = None, chat_type: str = "private", kind: str = "message", **content
+    ) -> dict:
         """A message from a user; `content` gives non-text parts such as sticker={…}."""
         chat = {"id": chat_id, "type": chat_type}
         chat.update({"first_name": "Kari"} if chat_type == "private" else {"title": "Vennegjengen"})
-        body = {"message_id": self._next_message_id(), "date": int(time.time()), "chat": chat,
-                **({"from": self.user(abs(chat_id))} if chat_type != "channel" else {}), **content}
+        body = {
+            "message_id": self._next_message_id(),
+            "date": int(time.time()),
+            "chat": chat,
+            **({"from": self.user(abs(chat_id))} if chat_type != "channel" else {}),
+            **content,
+        }
         if text is not None:
             body["text"] = text
             command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
@@ -155,8 +191,13 @@ class FakeTelegram:
 
     def tap(self, chat_id: int, bot_message: dict, data: str) -> dict:
         """The user taps the button with callback data `data` on a message the bot sent."""
-        body = {"id": str(self._next_message_id()), "from": self.user(chat_id), "chat_instance": "ci",
-                "data": data, "message": bot_message}
+        body = {
+            "id": str(self._next_message_id()),
+            "from": self.user(chat_id),
+            "chat_instance": "ci",
+            "data": data,
+            "message": bot_message,
+        }
         return self.add_update("callback_query", body)
 
     def fail_next(self, method: str, retry_after: int) -> None:
@@ -265,7 +306,10 @@ class FakeTelegram:
     def _api_setMyCommands(self, params: dict) -> bool:
         commands = params.get("commands") or []
         for command in commands:
-            if not COMMAND_NAME.match(command.get("command", "")) or not 1 <= len(command.get("description", "")) <= 256:
+            if (
+                not COMMAND_NAME.match(command.get("command", ""))
+                or not 1 <= len(command.get("description", "")) <= 256
+            ):
                 raise BadRequest("BOT_COMMAND_INVALID")
         self.commands = commands
         return True
@@ -286,8 +330,13 @@ class FakeTelegram:
             raise BadRequest("message is too long")
         markup = params.get("reply_markup")
         check_keyboard(markup)
-        message = {"message_id": self._next_message_id(), "date": int(time.time()), "chat": chat,
-                   "from": BOT_USER, "text": shown}
+        message = {
+            "message_id": self._next_message_id(),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT_USER,
+            "text": shown,
+        }
         if markup:
             message["reply_markup"] = markup
         with self.lock:
@@ -307,7 +356,9 @@ class FakeTelegram:
         check_keyboard(params.get("reply_markup"))
         with self.lock:
             for message in self.sent:
-                if message["message_id"] == int(params.get("message_id", 0)) and message["chat"]["id"] == int(params.get("chat_id", 0)):
+                if message["message_id"] == int(params.get("message_id", 0)) and message["chat"]["id"] == int(
+                    params.get("chat_id", 0)
+                ):
                     message["reply_markup"] = params.get("reply_markup")
                     return {k: v for k, v in message.items() if k != "html"}
         raise BadRequest("message to edit not found")

@@ -1,4 +1,5 @@
 """Custom actions, run with rasa-sdk's real Tracker and dispatcher."""
+
 import asyncio
 
 import pytest
@@ -6,11 +7,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from core.content import service_details
-from actions.fallback import (ActionAnswerTopic, ActionHandleFallback, misses_in_a_row,
-                              ranked_topics, topic_from_text)
+from actions.fallback import ActionAnswerTopic, ActionHandleFallback, misses_in_a_row, ranked_topics, topic_from_text
 from actions.privacy import ActionForgetMe
 from actions.session import ActionSessionStart
+from core.content import service_details
 
 DOMAIN = {"responses": {"utter_faq/test_where": [{"text": "x"}], "utter_faq/pep": [{"text": "y"}]}}
 
@@ -37,10 +37,14 @@ FALLBACK_PARSE = {
         {"name": "book_counsellor", "confidence": 0.3},
         {"name": "greet", "confidence": 0.2},
     ],
-    "response_selector": {"faq": {"ranking": [
-        {"intent_response_key": "faq/pep", "confidence": 0.6},
-        {"intent_response_key": "faq/test_where", "confidence": 0.4},
-    ]}},
+    "response_selector": {
+        "faq": {
+            "ranking": [
+                {"intent_response_key": "faq/pep", "confidence": 0.6},
+                {"intent_response_key": "faq/test_where", "confidence": 0.4},
+            ]
+        }
+    },
 }
 
 
@@ -55,14 +59,20 @@ def test_first_miss_offers_two_topics_and_something_else():
     buttons = messages[0]["buttons"]
     assert messages[0]["text"].startswith("Jeg er ikke helt sikker")
     assert [b["payload"] for b in buttons] == [
-        "/book_counsellor", '/choose_topic{"topic": "faq/pep"}', "/something_else"]
+        "/book_counsellor",
+        '/choose_topic{"topic": "faq/pep"}',
+        "/something_else",
+    ]
     assert buttons[-1]["title"] == "Noe annet"
     assert result == [SlotSet("suggested_topics", ["book_counsellor", "faq/pep"])]
 
 
 def test_second_miss_in_a_row_offers_a_human():
-    events = [user("nlu_fallback", **FALLBACK_PARSE), user("something_else", "/something_else"),
-              user("nlu_fallback", "blabla", **FALLBACK_PARSE)]
+    events = [
+        user("nlu_fallback", **FALLBACK_PARSE),
+        user("something_else", "/something_else"),
+        user("nlu_fallback", "blabla", **FALLBACK_PARSE),
+    ]
     assert misses_in_a_row(tracker(events)) == 2
     messages, _ = run(ActionHandleFallback(), tracker(events))
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/book_counsellor", "/talk_to_human"]
@@ -80,17 +90,26 @@ def test_fallback_speaks_english_in_an_english_conversation():
     assert messages[0]["buttons"][-1]["title"] == "Something else"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("den første", "faq/pep"), ("nr 2", "faq/test_where"), ("the second one", "faq/test_where"),
-    ("det siste", "faq/test_where"), ("hmm", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("den første", "faq/pep"),
+        ("nr 2", "faq/test_where"),
+        ("the second one", "faq/test_where"),
+        ("det siste", "faq/test_where"),
+        ("hmm", None),
+    ],
+)
 def test_typed_choice_maps_to_a_suggested_topic(text, expected):
     assert topic_from_text(text, ["faq/pep", "faq/test_where"]) == expected
 
 
 def test_answer_topic_from_a_button_payload():
-    latest = {"text": "/choose_topic", "intent": {"name": "choose_topic"},
-              "entities": [{"entity": "topic", "value": "faq/pep"}]}
+    latest = {
+        "text": "/choose_topic",
+        "intent": {"name": "choose_topic"},
+        "entities": [{"entity": "topic", "value": "faq/pep"}],
+    }
     messages, events = run(ActionAnswerTopic(), tracker([], latest=latest))
     assert messages[0]["response"] == "utter_faq/pep"
     assert events == [SlotSet("suggested_topics", None)]

@@ -1,4 +1,5 @@
 """Booking storage against a real SQLite file and the real PostgreSQL on this machine."""
+
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,17 +14,26 @@ from core.reference_codes import ALPHABET, looks_like_code, new_code, normalise_
 from tests.conftest import ROOT, postgres_url  # noqa: F401 (fixture)
 
 OSLO = ZoneInfo("Europe/Oslo")
-SCHEDULE = Schedule.from_config({
-    "slot_minutes": 45, "counsellors_per_slot": 1, "min_notice_minutes": 120, "horizon_days": 14,
-    "weekly_hours": {"monday": ["09:00-12:00"], "tuesday": ["09:00-12:00"], "thursday": ["12:00-19:30"]},
-    "closed_dates": ["2027-01-05"],
-})
+SCHEDULE = Schedule.from_config(
+    {
+        "slot_minutes": 45,
+        "counsellors_per_slot": 1,
+        "min_notice_minutes": 120,
+        "horizon_days": 14,
+        "weekly_hours": {"monday": ["09:00-12:00"], "tuesday": ["09:00-12:00"], "thursday": ["12:00-19:30"]},
+        "closed_dates": ["2027-01-05"],
+    }
+)
 MONDAY_MORNING = datetime(2027, 1, 4, 7, 0, tzinfo=OSLO)  # Monday 4 January 2027, 07:00
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'bookings.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    url = (
+        f"sqlite:///{tmp_path / 'bookings.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     store = BookingStore(url)
     store.migrate()
     yield store
@@ -132,7 +142,10 @@ def test_deleting_a_conversation_unlinks_its_bookings_and_keeps_only_a_call_stil
     other = store.book(datetime(2027, 1, 11, 9, 0, tzinfo=OSLO), "phone", seats=2, sender_id="else", phone="91234569")
     assert store.detach_sender("me", now) == (3, 1)
     with store.engine.connect() as connection:
-        rows = {r.reference: r for r in connection.execute(sa.text("SELECT reference, sender_id, phone, status FROM bookings"))}
+        rows = {
+            r.reference: r
+            for r in connection.execute(sa.text("SELECT reference, sender_id, phone, status FROM bookings"))
+        }
     assert all(rows[b.reference].sender_id is None for b in (past_call, next_call, chat))
     assert rows[past_call.reference].phone is None and rows[next_call.reference].phone == "91234568"
     assert rows[chat.reference].status == "booked"
@@ -146,7 +159,7 @@ def test_reference_codes_are_unambiguous():
     for code in codes:
         assert len(code) == 9 and code[4] == "-"
         assert not set(code.replace("-", "")) - set(ALPHABET)
-    assert len(ALPHABET) ** 8 > 10 ** 10  # far too many to guess at a few tries a day
+    assert len(ALPHABET) ** 8 > 10**10  # far too many to guess at a few tries a day
     assert not set("01258OILZSBUVG6") & set(ALPHABET)
     assert normalise_code("acde fh7k") == "ACDE-FH7K"
     assert normalise_code("acd efh") == "ACD-EFH"  # codes given before they grew stay valid
@@ -217,8 +230,10 @@ def test_a_booking_survives_its_postgresql_connections_being_cut(postgres_url):
     store.free_slots(SCHEDULE, MONDAY_MORNING, limit=3)  # a pooled connection exists now
     admin = sa.create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        cut = connection.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                         "WHERE datname = :d"), {"d": postgres_url.rsplit("/", 1)[1]}).scalar()
+        cut = connection.execute(
+            sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity " "WHERE datname = :d"),
+            {"d": postgres_url.rsplit("/", 1)[1]},
+        ).scalar()
     admin.dispose()
     assert cut >= 1
     booking = store.book(slot, "chat", seats=1, request_key="d" * 64)
@@ -238,7 +253,8 @@ def test_a_week_after_the_appointment_a_booking_no_longer_points_to_a_conversati
     assert store.unlink_past_bookings(now, 7) == 1
     assert store.unlink_past_bookings(now, 7) == 0  # idempotent
     with store.engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT sender_id, nickname, request_key, status FROM bookings "
-                                          "ORDER BY slot_start")).all()
+        rows = connection.execute(
+            sa.text("SELECT sender_id, nickname, request_key, status FROM bookings " "ORDER BY slot_start")
+        ).all()
     assert rows[0] == (None, None, None, "booked")  # the booking stays, unlinked
     assert store.find(kept.reference).sender_id == "pseudo-new"

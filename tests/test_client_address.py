@@ -1,5 +1,6 @@
 """Which address counts for per-address limits and the audit log (bot/client_address.py), asked
 of a real aiohttp server over loopback (the request always comes from 127.0.0.1)."""
+
 import asyncio
 
 from aiohttp import ClientSession, web

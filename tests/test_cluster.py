@@ -3,6 +3,7 @@ two action servers, on the machine's real PostgreSQL and a Redis server of this 
 it can be stopped without disturbing anything else). Everything goes through the load balancer.
 
 The module starts the cluster once; the tests that break something come last and mend it."""
+
 import asyncio
 import dataclasses
 import json
@@ -19,9 +20,9 @@ import redis
 import requests
 import sqlalchemy as sa
 
+from bot.pseudonyms import Pseudonyms, load_secret
 from ops.cluster import plan_cluster, restart_the_dead, start_cluster, wait_for_cluster
 from ops.processes import action_server_up, stop
-from bot.pseudonyms import Pseudonyms, load_secret
 from tests.conftest import free_port, postgres_url, visitor_socket  # noqa: F401 (fixture)
 from tests.fake_telegram import FakeTelegram
 
@@ -31,9 +32,21 @@ class RedisServer:
         self.port, self.process = port, None
 
     def start(self) -> None:
-        self.process = subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server", "--port",
-                                         str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "/usr/bin/redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port)
         for _ in range(50):
             try:
@@ -59,11 +72,20 @@ def telegram():
 def cluster(stack, postgres_url, tmp_path_factory, telegram):
     own_redis = RedisServer(free_port())
     own_redis.start()
-    env = {"TRACKER_STORE_URL": postgres_url, "DATABASE_URL": postgres_url, "LOCK_STORE_URL": "",
-           "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{own_redis.port}/0",
-           "FLOOD_MESSAGES": "50", "WEB_ADDRESS_MESSAGES": "100000", "BOOKINGS_PER_ADDRESS_PER_DAY": "100000",
-           "WEB_ADDRESS_REQUESTS": "100000", "WEB_SOCKETS_PER_ADDRESS": "1000",
-           "TELEGRAM_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.api_url, "TELEGRAM_POLL_TIMEOUT": "1"}
+    env = {
+        "TRACKER_STORE_URL": postgres_url,
+        "DATABASE_URL": postgres_url,
+        "LOCK_STORE_URL": "",
+        "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{own_redis.port}/0",
+        "FLOOD_MESSAGES": "50",
+        "WEB_ADDRESS_MESSAGES": "100000",
+        "BOOKINGS_PER_ADDRESS_PER_DAY": "100000",
+        "WEB_ADDRESS_REQUESTS": "100000",
+        "WEB_SOCKETS_PER_ADDRESS": "1000",
+        "TELEGRAM_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.api_url,
+        "TELEGRAM_POLL_TIMEOUT": "1",
+    }
     base = dataclasses.replace(stack.settings, var_dir=tmp_path_factory.mktemp("cluster-var"))
     plan = plan_cluster(base, 2, free_port(), iter(free_port, None), env)
     running = start_cluster(plan)
@@ -77,8 +99,9 @@ def cluster(stack, postgres_url, tmp_path_factory, telegram):
 
 def post(cluster, session, text):
     running, _, _ = cluster
-    response = requests.post(f"{running.plan.url}/api/v1/messages", json={"session": session, "text": text},
-                             timeout=120)
+    response = requests.post(
+        f"{running.plan.url}/api/v1/messages", json={"session": session, "text": text}, timeout=120
+    )
     assert response.status_code == 200, response.text
     return response
 
@@ -94,8 +117,9 @@ def payloads(response):
 def events_of(postgres_url, sender):
     engine = sa.create_engine(postgres_url)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"),
-                                  {"s": sender}).all()
+        rows = connection.execute(
+            sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+        ).all()
     engine.dispose()
     return [(kind, json.loads(data)) for kind, data in rows]
 
@@ -109,7 +133,7 @@ def assert_turns_do_not_interleave(events):
     kinds = [kind if kind != "action" else data.get("name") for kind, data in events]
     users = [n for n, kind in enumerate(kinds) if kind == "user"]
     for here, following in zip(users, users[1:] + [len(kinds)]):
-        turn = kinds[here + 1:following]
+        turn = kinds[here + 1 : following]
         assert "bot" in turn and turn[-1] == "action_listen", kinds[here:following]
 
 
@@ -134,8 +158,9 @@ def test_a_booking_whose_turns_alternate_between_gateway_replicas_keeps_its_stat
     assert "Referansen din er" in joined(replies[3])
     engine = sa.create_engine(postgres_url)
     with engine.connect() as connection:
-        booked = connection.execute(sa.text("SELECT count(*) FROM bookings WHERE sender_id = :s"),
-                                    {"s": pseudonyms.sender_id("web", session)}).scalar()
+        booked = connection.execute(
+            sa.text("SELECT count(*) FROM bookings WHERE sender_id = :s"), {"s": pseudonyms.sender_id("web", session)}
+        ).scalar()
     engine.dispose()
     assert booked == 1
 
@@ -214,8 +239,13 @@ def cut_connections(postgres_url) -> int:
     database = postgres_url.rsplit("/", 1)[1]
     engine = sa.create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        cut = connection.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                         "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": database}).scalar()
+        cut = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :d AND pid <> pg_backend_pid()"
+            ),
+            {"d": database},
+        ).scalar()
     engine.dispose()
     return cut
 
@@ -244,8 +274,10 @@ def test_postgresql_connections_cut_during_bookings_lose_or_double_nothing(clust
     engine = sa.create_engine(postgres_url)
     with engine.connect() as connection:
         for session in sessions:
-            rows = connection.execute(sa.text("SELECT count(*) FROM bookings WHERE sender_id = :s AND status = 'booked'"),
-                                      {"s": pseudonyms.sender_id("web", session)}).scalar()
+            rows = connection.execute(
+                sa.text("SELECT count(*) FROM bookings WHERE sender_id = :s AND status = 'booked'"),
+                {"s": pseudonyms.sender_id("web", session)},
+            ).scalar()
             assert rows == 1
     engine.dispose()
 
@@ -290,7 +322,9 @@ def test_with_every_action_server_down_the_user_gets_a_kind_answer_not_silence(c
             time.sleep(0.5)
     # nginx rests a server that failed for fail_timeout (5 s) before trying it again
     deadline = time.monotonic() + 20
-    while not any("booking_channel" in p for p in payloads(post(cluster, uuid.uuid4().hex, "jeg vil bestille en samtale"))):
+    while not any(
+        "booking_channel" in p for p in payloads(post(cluster, uuid.uuid4().hex, "jeg vil bestille en samtale"))
+    ):
         assert time.monotonic() < deadline, "bookings did not work again after the action servers came back"
         time.sleep(1)
 

@@ -1,4 +1,5 @@
 """The topic catalogue, training data and answers fit together."""
+
 import re
 from collections import Counter
 from pathlib import Path
@@ -26,7 +27,7 @@ def examples():
     for path in (ROOT / "data" / "nlu").glob("*.yml"):
         for block in load(path)["nlu"]:
             if "intent" in block:
-                counts[block["intent"]] += sum(1 for l in block["examples"].splitlines() if l.strip())
+                counts[block["intent"]] += sum(1 for line in block["examples"].splitlines() if line.strip())
     return counts
 
 
@@ -63,6 +64,7 @@ def test_every_faq_topic_has_a_bokmaal_and_an_english_answer(topics, responses):
 
 def test_answers_fit_a_phone_screen_and_use_only_configured_placeholders(responses):
     from core.content import service_details
+
     service = service_details()  # content/service.yml and the hours written from the schedule
     for name, variations in responses.items():
         for variation in variations:
@@ -112,9 +114,26 @@ def test_no_answer_asks_for_a_name_or_national_id(responses):
 # Values the code fills in besides the service's details (core/content.py service_details), and
 # who fills them. A name outside both would fail at run time, so it fails here first.
 RUNTIME_VALUES = {
-    "channel", "choices", "ruled_out", "time", "wish", "hours", "summary", "reference", "pin",  # booking
-    "date", "days", "pills", "test", "name",                                                  # risk check
-    "form", "title", "limit", "phone", "privacy_url", "phone_days",                           # forms, gateway
+    "channel",
+    "choices",
+    "ruled_out",
+    "time",
+    "wish",
+    "hours",
+    "summary",
+    "reference",
+    "pin",  # booking
+    "date",
+    "days",
+    "pills",
+    "test",
+    "name",  # risk check
+    "form",
+    "title",
+    "limit",
+    "phone",
+    "privacy_url",
+    "phone_days",  # forms, gateway
 }
 
 
@@ -132,6 +151,7 @@ def content_texts(value):
 @pytest.mark.parametrize("path", sorted((ROOT / "content").glob("*.yml")), ids=lambda p: p.name)
 def test_content_texts_use_only_known_placeholders(path):
     from core.content import service_details
+
     known = set(service_details()) | RUNTIME_VALUES
     for text in content_texts(load(path)):
         unknown = {key for key in PLACEHOLDER.findall(text.replace("{{", "").replace("}}", "")) if key not in known}
@@ -141,8 +161,16 @@ def test_content_texts_use_only_known_placeholders(path):
 # --- facts have one source -------------------------------------------------------------------------
 
 FACT_NUMBER = re.compile(r"(?<![A-Za-z\d])\d+(?:[ .,:]\d+)*(?![A-Za-z\d])")  # not a code like 479K
-NOT_ANSWERS = {"crisis_indicators.yml", "safety_phrases.yml", "intent_guards.yml", "language_markers.yml",
-               "emoji.yml", "booking.yml", "risk_rules.yml", "service.yml"}  # phrase lists and settings
+NOT_ANSWERS = {
+    "crisis_indicators.yml",
+    "safety_phrases.yml",
+    "intent_guards.yml",
+    "language_markers.yml",
+    "emoji.yml",
+    "booking.yml",
+    "risk_rules.yml",
+    "service.yml",
+}  # phrase lists and settings
 
 
 def numbers_in(text: str):
@@ -176,6 +204,7 @@ def english_texts(responses):
             if {"type": "slot", "name": "language", "value": "en"} in (variation.get("condition") or []):
                 yield name, variation["text"]
     for path in sorted((ROOT / "content").glob("*.yml")):
+
         def walk(value):
             if isinstance(value, dict):
                 for key, item in value.items():
@@ -186,12 +215,14 @@ def english_texts(responses):
             elif isinstance(value, list):
                 for item in value:
                     yield from walk(item)
+
         for text in walk(load(path)):
             yield path.name, text
 
 
 def test_english_texts_use_the_english_version_of_every_service_value(responses):
     from core.content import service_details
+
     details = service_details()
     norwegian_only = {key for key in details if f"{key}_en" in details}
     for where, text in english_texts(responses):

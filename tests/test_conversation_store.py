@@ -1,4 +1,5 @@
 """Deleting a conversation from Rasa's own SQL tracker store, on SQLite and the real PostgreSQL."""
+
 import asyncio
 import time
 
@@ -19,8 +20,9 @@ def rasa_store_and_url(request, tmp_path):
         path = tmp_path / "tracker.db"
         return SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path)), f"sqlite:///{path}"
     url = sa.engine.make_url(request.getfixturevalue("postgres_url"))
-    rasa_store = SQLTrackerStore(Domain.empty(), dialect="postgresql", host=url.host, port=url.port,
-                                 db=url.database, username=url.username)
+    rasa_store = SQLTrackerStore(
+        Domain.empty(), dialect="postgresql", host=url.host, port=url.port, db=url.database, username=url.username
+    )
     return rasa_store, str(url)
 
 
@@ -50,14 +52,15 @@ def old_and_new(rasa_store, now: float) -> None:
     """One conversation last active 40 days ago, one 5 days ago."""
     for sender, days_ago in (("web-old", 40), ("web-recent", 5)):
         at = now - days_ago * 86400
-        tracker = DialogueStateTracker.from_events(sender, [ActionExecuted("action_listen", timestamp=at),
-                                                            UserUttered("hei", timestamp=at + 1)])
+        tracker = DialogueStateTracker.from_events(
+            sender, [ActionExecuted("action_listen", timestamp=at), UserUttered("hei", timestamp=at + 1)]
+        )
         asyncio.run(rasa_store.save(tracker))
 
 
 def test_retention_deletes_idle_conversations_only_and_is_idempotent(rasa_store_and_url, tmp_path):
-    from core.booking_store import BookingStore
     from bot.retention import apply_retention
+    from core.booking_store import BookingStore
 
     rasa_store, url = rasa_store_and_url
     now = time.time()  # the PostgreSQL database is shared with this module's other tests
@@ -83,10 +86,21 @@ def test_retention_command_line_dry_run(tmp_path):
 
     rasa_store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
     old_and_new(rasa_store, time.time())
-    env = {**os.environ, "TRACKER_DB": str(tmp_path / "tracker.db"), "VAR_DIR": str(tmp_path),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'bookings.db'}", "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "bot.retention", "--dry-run"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "TRACKER_DB": str(tmp_path / "tracker.db"),
+        "VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bookings.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.retention", "--dry-run"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0 and "Would delete: 1 conversations (2 events), 0 phone numbers" in run.stdout
     assert ConversationStore(f"sqlite:///{tmp_path / 'tracker.db'}").count("web-old") == 2
 
@@ -94,9 +108,9 @@ def test_retention_command_line_dry_run(tmp_path):
 def test_retention_deletes_audit_entries_older_than_their_limit(tmp_path):
     from datetime import datetime, timedelta, timezone
 
+    from bot.retention import apply_retention
     from core.audit_log import AuditLog, audit_log
     from core.booking_store import BookingStore
-    from bot.retention import apply_retention
 
     bookings = BookingStore(f"sqlite:///{tmp_path / 'bookings.db'}")
     bookings.migrate()

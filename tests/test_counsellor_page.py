@@ -1,5 +1,6 @@
 """The counsellors' page on a gateway of its own (short sessions, its own account, so its
 lockouts do not touch the other tests' logins; addresses from X-Forwarded-For)."""
+
 import dataclasses
 import re
 
@@ -15,8 +16,13 @@ USER = "radgiver-side"
 @pytest.fixture(scope="module")
 def page(stack):
     settings = dataclasses.replace(stack.settings, gateway_port=free_port())
-    gateway = start_gateway(settings, "gateway-counsellors.log", COUNSELLOR_SESSION_SECONDS="3",
-                            COUNSELLOR_USER=USER, TRUSTED_PROXIES="127.0.0.1")
+    gateway = start_gateway(
+        settings,
+        "gateway-counsellors.log",
+        COUNSELLOR_SESSION_SECONDS="3",
+        COUNSELLOR_USER=USER,
+        TRUSTED_PROXIES="127.0.0.1",
+    )
     try:
         wait_for_gateway(settings, gateway)
         yield f"{settings.gateway_url}/radgiver/"
@@ -64,8 +70,9 @@ def test_another_site_cannot_post_the_login_form(page, stack):
     assert stranger.post(f"{page}login", data=data, timeout=10).status_code == 403  # no CSRF token
     form = stranger.get(f"{page}login", timeout=10)
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    forged = stranger.post(f"{page}login", data={**data, "csrf": csrf}, headers={"Origin": "https://evil.example"},
-                           timeout=10)
+    forged = stranger.post(
+        f"{page}login", data={**data, "csrf": csrf}, headers={"Origin": "https://evil.example"}, timeout=10
+    )
     assert forged.status_code == 403
     assert "login_failed" not in [e.event for e in audit_entries(stack, 5)]  # nothing was even counted
 
@@ -73,17 +80,24 @@ def test_another_site_cannot_post_the_login_form(page, stack):
 def audit_entries(stack, limit):
     from core.audit_log import AuditLog
     from core.booking_store import BookingStore
+
     return AuditLog(BookingStore(f"sqlite:///{stack.settings.var_dir / 'bookings.db'}").engine).entries(limit)
 
 
 def test_lockout_per_address_and_per_account_and_only_known_names_audited(page, stack):
     attacker = requests.Session()
     for _ in range(5):
-        assert counsellor_login(attacker, page, "hemmelig-passord-i-feil-felt", "x",
-                                **{"X-Forwarded-For": "10.0.0.66"}).status_code == 401
+        assert (
+            counsellor_login(
+                attacker, page, "hemmelig-passord-i-feil-felt", "x", **{"X-Forwarded-For": "10.0.0.66"}
+            ).status_code
+            == 401
+        )
     for _ in range(3):
-        assert counsellor_login(attacker, page, USER, COUNSELLOR_PASSWORD,
-                                **{"X-Forwarded-For": "10.0.0.66"}).status_code == 429
+        assert (
+            counsellor_login(attacker, page, USER, COUNSELLOR_PASSWORD, **{"X-Forwarded-For": "10.0.0.66"}).status_code
+            == 429
+        )
     entries = audit_entries(stack, 20)
     assert all("hemmelig" not in e.actor for e in entries)
     assert [e.event for e in entries if e.address == "10.0.0.66"].count("login_locked") == 1
@@ -92,6 +106,9 @@ def test_lockout_per_address_and_per_account_and_only_known_names_audited(page, 
     # Twenty failures on the account from many addresses lock the account everywhere
     for n in range(20):
         counsellor_login(requests.Session(), page, USER, "gjett", **{"X-Forwarded-For": f"10.1.0.{n}"})
-    assert counsellor_login(requests.Session(), page, USER, COUNSELLOR_PASSWORD,
-                            **{"X-Forwarded-For": "10.0.0.3"}).status_code == 429
-
+    assert (
+        counsellor_login(
+            requests.Session(), page, USER, COUNSELLOR_PASSWORD, **{"X-Forwarded-For": "10.0.0.3"}
+        ).status_code
+        == 429
+    )

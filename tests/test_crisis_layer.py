@@ -1,6 +1,7 @@
 """The crisis layer through the real model: every indicator kind in content/crisis_indicators.yml
 has cases that must get its crisis answer and hard negatives that must not; long and two-question
 messages through the whole stack."""
+
 import uuid
 
 import pytest
@@ -11,15 +12,24 @@ from tests.conftest import ROOT, post_to_rasa
 
 INDICATORS = yaml.safe_load((ROOT / "content" / "crisis_indicators.yml").read_text(encoding="utf-8"))
 CRISIS = set(INDICATORS)
-POSITIVES = [(intent, kind, text) for intent, group in INDICATORS.items()
-             for kind, entry in group["kinds"].items() for text in entry["positive"]]
-HARD_NEGATIVES = [(kind, text) for group in INDICATORS.values()
-                  for kind, entry in group["kinds"].items() for text in entry["hard_negative"]]
+POSITIVES = [
+    (intent, kind, text)
+    for intent, group in INDICATORS.items()
+    for kind, entry in group["kinds"].items()
+    for text in entry["positive"]
+]
+HARD_NEGATIVES = [
+    (kind, text)
+    for group in INDICATORS.values()
+    for kind, entry in group["kinds"].items()
+    for text in entry["hard_negative"]
+]
 
 
 def parse(settings, text):
-    response = requests.post(f"{settings.rasa_url}/model/parse", params={"token": settings.rasa_auth_token},
-                             json={"text": text}, timeout=30)
+    response = requests.post(
+        f"{settings.rasa_url}/model/parse", params={"token": settings.rasa_auth_token}, json={"text": text}, timeout=30
+    )
     assert response.status_code == 200
     return response.json()
 
@@ -53,10 +63,12 @@ def test_hard_negative_is_not_a_crisis(stack, kind, text):
 
 
 def test_crisis_buried_in_the_last_sentence_of_a_long_message_comes_first(stack):
-    letter = ("Hei, jeg har noen spørsmål om testing. Jeg var hos en kvinne på en massasjesalong for to uker "
-              "siden, og vi brukte kondom hele tiden. Nå lurer jeg på når jeg kan ta en test som er til å "
-              "stole på, og om det koster noe hos fastlegen. Jeg har ikke sagt noe til kona mi. "
-              "Hvis svaret er positivt har jeg bestemt meg for å ta livet mitt.")
+    letter = (
+        "Hei, jeg har noen spørsmål om testing. Jeg var hos en kvinne på en massasjesalong for to uker "
+        "siden, og vi brukte kondom hele tiden. Nå lurer jeg på når jeg kan ta en test som er til å "
+        "stole på, og om det koster noe hos fastlegen. Jeg har ikke sagt noe til kona mi. "
+        "Hvis svaret er positivt har jeg bestemt meg for å ta livet mitt."
+    )
     replies = say(stack.settings, letter)
     assert "113" in replies[0]["text"]  # the numbers come first (the REST channel sends each paragraph)
     assert "116 123" in replies[1]["text"]
@@ -66,12 +78,16 @@ def test_crisis_buried_in_the_last_sentence_of_a_long_message_comes_first(stack)
 
 
 def test_two_questions_get_the_best_answer_and_the_offer_of_the_second(stack):
-    parsed = parse(stack.settings, "Hvor lenge etter sex må jeg vente før en hivtest er sikker? "
-                                   "Og hva koster det å teste seg hos fastlegen?")
+    parsed = parse(
+        stack.settings,
+        "Hvor lenge etter sex må jeg vente før en hivtest er sikker? " "Og hva koster det å teste seg hos fastlegen?",
+    )
     topics = {parsed["response_selector"]["faq"]["response"]["intent_response_key"], parsed.get("second_topic")}
     assert topics == {"faq/test_window_period", "faq/test_cost"}
-    replies = say(stack.settings, "Hvor lenge etter sex må jeg vente før en hivtest er sikker? "
-                                  "Og hva koster det å teste seg hos fastlegen?")
+    replies = say(
+        stack.settings,
+        "Hvor lenge etter sex må jeg vente før en hivtest er sikker? " "Og hva koster det å teste seg hos fastlegen?",
+    )
     offer = replies[-1]
     assert offer["text"] == "Les også:"
     assert offer["buttons"][0]["payload"].startswith("/choose_topic")

@@ -1,34 +1,38 @@
 """The dialogue's reading helpers: channels with negation, follow-up questions, times that are
 still ahead, ordinal choices, the hours text written from the schedule."""
+
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
-from core.availability import Schedule
 from actions.booking_form import channel_in_text, choice_in, norwegian_phone
-from core.dates import describe_week
 from actions.form_reading import ordinal_choice, without_ordinals
 from actions.time_wishes import parse_wish
 from components.follow_up import FollowUpDetector
+from core.availability import Schedule
+from core.dates import describe_week
 from tests.conftest import ROOT
 
 OSLO = ZoneInfo("Europe/Oslo")
 TUESDAY_EVENING = datetime(2027, 1, 12, 19, 40, tzinfo=OSLO)
 
 
-@pytest.mark.parametrize("text, wanted, ruled_out", [
-    ("bare på chat, ikke telefon", "chat", {"phone"}),
-    ("jeg vil ikke ringe noen", None, {"phone"}),
-    ("nei, heller kontoret", "in_person", set()),
-    ("ikke telefon likevel, ta det på chat", "chat", {"phone"}),
-    ("kan vi ta det på chat i stedet?", "chat", set()),
-    ("eg vil ikkje bli ringt, helst skrive", "chat", {"phone"}),
-    ("not by phone please, chat is better", "chat", {"phone"}),
-    ("kan dere ringe meg", "phone", set()),
-    ("jeg vil snakke med en person", None, set()),
-])
+@pytest.mark.parametrize(
+    "text, wanted, ruled_out",
+    [
+        ("bare på chat, ikke telefon", "chat", {"phone"}),
+        ("jeg vil ikke ringe noen", None, {"phone"}),
+        ("nei, heller kontoret", "in_person", set()),
+        ("ikke telefon likevel, ta det på chat", "chat", {"phone"}),
+        ("kan vi ta det på chat i stedet?", "chat", set()),
+        ("eg vil ikkje bli ringt, helst skrive", "chat", {"phone"}),
+        ("not by phone please, chat is better", "chat", {"phone"}),
+        ("kan dere ringe meg", "phone", set()),
+        ("jeg vil snakke med en person", None, set()),
+    ],
+)
 def test_channel_with_negation_and_change_of_mind(text, wanted, ruled_out):
     choice = choice_in(text)
     assert (choice.wanted, choice.ruled_out) == (wanted, ruled_out)
@@ -43,12 +47,15 @@ def test_any_eight_digit_norwegian_number_is_taken():
     assert norwegian_phone("12345678") is None
 
 
-@pytest.mark.parametrize("text, day", [
-    ("tirsdag ettermiddag", 19),  # Tuesday afternoon is over on a Tuesday evening: next week
-    ("tirsdag", 19),
-    ("onsdag formiddag", 13),
-    ("i morgen", 13),
-])
+@pytest.mark.parametrize(
+    "text, day",
+    [
+        ("tirsdag ettermiddag", 19),  # Tuesday afternoon is over on a Tuesday evening: next week
+        ("tirsdag", 19),
+        ("onsdag formiddag", 13),
+        ("i morgen", 13),
+    ],
+)
 def test_a_weekday_is_the_next_one_still_ahead(text, day):
     assert parse_wish(text, TUESDAY_EVENING).start.day == day
 
@@ -86,14 +93,26 @@ def follow_ups():
     return FollowUpDetector(config)
 
 
-@pytest.mark.parametrize("text, kind", [
-    ("hvor får jeg det?", "where"), ("kvar får eg det?", "where"), ("hva med hiv?", "what_about"),
-    ("er det farlig?", "dangerous"), ("hvor lenge varer det da?", "how_long"), ("Kostar det noko?", "cost"),
-    ("jeg vil ikke anmelde", "not_report"), ("har jeg gjort noe ulovlig da? jeg tok jo imot pengene", "illegal_me"),
-    ("kan noen ringe meg i dag?", "call_today"), ("vet ikke", "hesitate"), ("er alt borte nå?", "deleted"),
-    # a question that names its own topic is not a follow-up
-    ("hvor får jeg PEP?", ""), ("hva koster det å teste seg for klamydia", ""), ("hei", ""),
-])
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("hvor får jeg det?", "where"),
+        ("kvar får eg det?", "where"),
+        ("hva med hiv?", "what_about"),
+        ("er det farlig?", "dangerous"),
+        ("hvor lenge varer det da?", "how_long"),
+        ("Kostar det noko?", "cost"),
+        ("jeg vil ikke anmelde", "not_report"),
+        ("har jeg gjort noe ulovlig da? jeg tok jo imot pengene", "illegal_me"),
+        ("kan noen ringe meg i dag?", "call_today"),
+        ("vet ikke", "hesitate"),
+        ("er alt borte nå?", "deleted"),
+        # a question that names its own topic is not a follow-up
+        ("hvor får jeg PEP?", ""),
+        ("hva koster det å teste seg for klamydia", ""),
+        ("hei", ""),
+    ],
+)
 def test_follow_up_questions_are_recognised(follow_ups, text, kind):
     assert follow_ups.kind_of(text) == kind
 

@@ -1,6 +1,7 @@
 """The gateway's own behaviour, in process: the real gateway app (aiohttp test server, SQLite)
 in front of a small fake Rasa that answers over real HTTP. Nothing here needs the model: what
 is checked is what the gateway does before, around and after Rasa."""
+
 import asyncio
 import dataclasses
 import json
@@ -10,9 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.gateway import create_app
-from core.settings import load_settings
 from bot.texts import gateway_text
 from core.protocol import DELETE_MARKER
+from core.settings import load_settings
 
 SESSION = "in-process-session-0001"
 
@@ -24,8 +25,12 @@ class FakeRasa:
     def __init__(self) -> None:
         self.heard, self.down = [], False
         self.app = web.Application()
-        self.app.add_routes([web.post("/webhooks/gateway/webhook", self.message),
-                             web.get("/conversations/{sender}/tracker", self.tracker)])
+        self.app.add_routes(
+            [
+                web.post("/webhooks/gateway/webhook", self.message),
+                web.get("/conversations/{sender}/tracker", self.tracker),
+            ]
+        )
 
     async def message(self, request: web.Request) -> web.Response:
         if self.down:
@@ -42,15 +47,23 @@ class FakeRasa:
 
 def run(scenario, tmp_path: Path, **overrides):
     """Runs scenario(client, rasa) against a gateway configured by `overrides`."""
+
     async def main():
         rasa = FakeRasa()
         async with TestServer(rasa.app) as rasa_server:
             settings = dataclasses.replace(
-                load_settings(), rasa_host="127.0.0.1", rasa_port=rasa_server.port, var_dir=tmp_path,
-                tracker_db=tmp_path / "tracker.db", telegram_token="", gateway_redis_url="",
-                **overrides)
+                load_settings(),
+                rasa_host="127.0.0.1",
+                rasa_port=rasa_server.port,
+                var_dir=tmp_path,
+                tracker_db=tmp_path / "tracker.db",
+                telegram_token="",
+                gateway_redis_url="",
+                **overrides,
+            )
             async with TestClient(TestServer(create_app(settings))) as client:
                 return await scenario(client, rasa)
+
     return asyncio.run(main())
 
 
@@ -94,11 +107,12 @@ def test_when_rasa_stays_down_the_user_hears_the_apology_and_the_give_up_text(tm
         rasa.down = True
         return await say(client, "hei")
 
-    status, body = run(scenario, tmp_path, rasa_slow_seconds=0.2, rasa_retry_seconds=0.5,
-                       rasa_retry_max_delay=0.2)
+    status, body = run(scenario, tmp_path, rasa_slow_seconds=0.2, rasa_retry_seconds=0.5, rasa_retry_max_delay=0.2)
     assert status == 200
-    assert [message["text"] for message in body["messages"]] == [gateway_text("rasa_trouble", "nb"),
-                                                                 gateway_text("rasa_gave_up", "nb")]
+    assert [message["text"] for message in body["messages"]] == [
+        gateway_text("rasa_trouble", "nb"),
+        gateway_text("rasa_gave_up", "nb"),
+    ]
 
 
 def test_the_socket_shows_typing_until_the_answer_and_deleting_confirms(tmp_path, monkeypatch):
@@ -133,8 +147,11 @@ def test_every_response_has_the_baseline_headers_and_other_sites_may_not_chat(tm
     async def scenario(client, rasa):
         texts = await client.get("/api/v1/widget-texts")
         health = await client.get("/health")
-        foreign = await client.post("/api/v1/messages", headers={"Origin": "https://evil.example"},
-                                    data=json.dumps({"session": SESSION, "text": "hei"}))
+        foreign = await client.post(
+            "/api/v1/messages",
+            headers={"Origin": "https://evil.example"},
+            data=json.dumps({"session": SESSION, "text": "hei"}),
+        )
         return texts.headers, health.headers, foreign.status, rasa.heard
 
     texts, health, foreign, heard = run(scenario, tmp_path)

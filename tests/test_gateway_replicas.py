@@ -1,6 +1,7 @@
 """Two gateway replicas sharing state in the real Redis (GATEWAY_REDIS_URL), and one whose Redis
 is gone: pushes reach a socket on the other replica, limits hold across replicas, and without
 Redis the gateway still answers (with a warning in its log)."""
+
 import asyncio
 import dataclasses
 import uuid
@@ -22,8 +23,16 @@ def gateways(stack):
     replicas, processes = [], []
     for name, url in (("a", GATEWAY_REDIS_URL), ("b", GATEWAY_REDIS_URL), ("without-redis", NO_REDIS_URL)):
         settings = dataclasses.replace(stack.settings, gateway_port=free_port())
-        processes.append(start_gateway(settings, f"gateway-{name}.log", GATEWAY_REDIS_URL=url, WEB_ADDRESS_MESSAGES="1000",
-                                          WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="1000"))
+        processes.append(
+            start_gateway(
+                settings,
+                f"gateway-{name}.log",
+                GATEWAY_REDIS_URL=url,
+                WEB_ADDRESS_MESSAGES="1000",
+                WEB_ADDRESS_REQUESTS="100000",
+                WEB_SOCKETS_PER_ADDRESS="1000",
+            )
+        )
         replicas.append(settings)
     try:
         for settings, process in zip(replicas, processes):

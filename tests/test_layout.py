@@ -1,5 +1,6 @@
 """Package boundaries: core/ holds the service's rules and imports no framework; ops/ runs the
 service and nothing at run time imports it; one module reads the environment."""
+
 import ast
 from pathlib import Path
 
@@ -32,12 +33,19 @@ def test_the_gateway_does_not_reach_into_the_action_server_or_the_nlu():
 
 def test_the_model_is_retrained_when_the_core_code_it_reads_text_with_changes():
     from components.trained_text_component import MODEL_CORE_MODULES
-    used = {module.split(".")[1] + ".py" for path in (ROOT / "components").glob("*.py")
-            for module in imported_modules(path) if module.startswith("core.")}
+
+    used = {
+        module.split(".")[1] + ".py"
+        for path in (ROOT / "components").glob("*.py")
+        for module in imported_modules(path)
+        if module.startswith("core.")
+    }
     assert used <= set(MODEL_CORE_MODULES)
     for name in MODEL_CORE_MODULES:  # and only those: core imports nothing else the model would miss
-        assert all(not m.startswith("core.") or m.split(".")[1] + ".py" in MODEL_CORE_MODULES
-                   for m in imported_modules(ROOT / "core" / name))
+        assert all(
+            not m.startswith("core.") or m.split(".")[1] + ".py" in MODEL_CORE_MODULES
+            for m in imported_modules(ROOT / "core" / name)
+        )
 
 
 def test_nothing_at_run_time_imports_the_process_supervisor():
@@ -61,8 +69,11 @@ def reads_the_environment(path: Path):
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in ("environ", "environb", "getenv", "getenvb"):
             yield node.lineno
-        elif isinstance(node, ast.ImportFrom) and node.module == "os" and any(
-                alias.name in ("environ", "environb", "getenv", "getenvb") for alias in node.names):
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(alias.name in ("environ", "environb", "getenv", "getenvb") for alias in node.names)
+        ):
             yield node.lineno
 
 

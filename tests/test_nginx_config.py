@@ -1,5 +1,6 @@
 """nginx's configuration for make cluster, from the template beside the cluster code
 (ops/nginx.conf.template)."""
+
 import dataclasses
 import itertools
 from pathlib import Path
@@ -11,10 +12,24 @@ from ops.cluster import NGINX_TEMPLATE, fill_template, nginx_config, plan_cluste
 
 
 def a_plan(replicas: int):
-    base = Settings("127.0.0.1", 5005, "127.0.0.1", 5055, "127.0.0.1", 8000, "t", Path("/v/tracker.db"),
-                    Path("/m.tar.gz"), Path("/srv/var"))
-    env = {"TRACKER_STORE_URL": "postgresql://p@h/db", "DATABASE_URL": "postgresql://p@h/db",
-           "GATEWAY_REDIS_URL": "redis://", "LOCK_STORE_URL": ""}
+    base = Settings(
+        "127.0.0.1",
+        5005,
+        "127.0.0.1",
+        5055,
+        "127.0.0.1",
+        8000,
+        "t",
+        Path("/v/tracker.db"),
+        Path("/m.tar.gz"),
+        Path("/srv/var"),
+    )
+    env = {
+        "TRACKER_STORE_URL": "postgresql://p@h/db",
+        "DATABASE_URL": "postgresql://p@h/db",
+        "GATEWAY_REDIS_URL": "redis://",
+        "LOCK_STORE_URL": "",
+    }
     return plan_cluster(base, replicas, 8088, itertools.count(8100), env)
 
 
@@ -28,8 +43,11 @@ def test_every_placeholder_is_filled_and_nginx_keeps_its_own_variables():
     assert f"listen 127.0.0.1:{plan.action_port};" in config
     assert "pid /srv/var/cluster/nginx.pid;" in config and "scgi_temp_path /srv/var/cluster/nginx-tmp/scgi;" in config
     for replica in plan.replicas:
-        for port, times in ((replica.gateway.gateway_port, 2), (replica.rasa.rasa_port, 1),
-                            (replica.action.action_port, 1)):
+        for port, times in (
+            (replica.gateway.gateway_port, 2),
+            (replica.rasa.rasa_port, 1),
+            (replica.action.action_port, 1),
+        ):
             assert config.count(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n") == times
     # four server lists (gateways twice), each placeholder line becoming one line per replica
     assert config.count("\n") == NGINX_TEMPLATE.read_text(encoding="utf-8").count("\n") + 4 * (len(plan.replicas) - 1)

@@ -1,4 +1,5 @@
 """The booked call's phone number: read, masked, and kept out of Rasa under a handle."""
+
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -32,8 +33,11 @@ def test_a_kept_number_is_for_its_own_conversation_and_goes_after_a_day_or_on_de
     assert store.phone_for(handle, "web-someone-else") is None
     old = store.keep_phone("web-me", "+47 41 23 45 67")
     with store.engine.begin() as connection:
-        connection.execute(phone_handles.update().where(phone_handles.c.handle == old).values(
-            created_at=datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=2)))
+        connection.execute(
+            phone_handles.update()
+            .where(phone_handles.c.handle == old)
+            .values(created_at=datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=2))
+        )
     assert store.phone_for(old, "web-me") is None
     store.erase_expired_phones(datetime.now(timezone.utc), 7)
     with store.engine.connect() as connection:

@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from core.phrase_matcher import PhraseMatcher
-from components.safety_backstop import SafetyBackstop
-from core.text_normalise import normalise
 from rasa.shared.nlu.training_data.message import Message
+
+from components.safety_backstop import SafetyBackstop
+from core.phrase_matcher import PhraseMatcher
+from core.text_normalise import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,35 +51,41 @@ def backstop():
     return SafetyBackstop(config)
 
 
-@pytest.mark.parametrize("text, intent", [
-    ("jeg vil ikke leve lenger", "crisis_suicide"),
-    ("tenker paa selvmord", "crisis_suicide"),
-    ("eg vil ta livet mitt", "crisis_suicide"),
-    ("i want to kill myself", "crisis_suicide"),
-    ("jeg ble voldtatt på fest", "crisis_assault"),
-    ("eg vart valdteken", "crisis_assault"),
-    ("i was raped last night", "crisis_assault"),
-    ("han puster ikke", "crisis_medical"),
-    ("hun bløder kraftig og er besvimt", "crisis_medical"),
-    ("jenta så ut som hun var under 18", "crisis_exploitation"),
-    ("drakk altfor mye, husker ingenting, men han sier vi hadde sex", "crisis_assault"),
-    ("jeg er redd noen har hatt sex med meg mens jeg var borte", "crisis_assault"),
-    ("kjæresten min sliter med å puste etter tabletten", "crisis_medical"),
-    ("tunga er hoven etter at jeg tok medisinen", "crisis_medical"),
-    ("jeg tror jenta på salongen blir tvunget av sjefen sin", "crisis_exploitation"),
-    ("I don't want to live anymore", "crisis_suicide"),
-    ("there's so much blood down there and it won't stop", "crisis_medical"),
-])
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("jeg vil ikke leve lenger", "crisis_suicide"),
+        ("tenker paa selvmord", "crisis_suicide"),
+        ("eg vil ta livet mitt", "crisis_suicide"),
+        ("i want to kill myself", "crisis_suicide"),
+        ("jeg ble voldtatt på fest", "crisis_assault"),
+        ("eg vart valdteken", "crisis_assault"),
+        ("i was raped last night", "crisis_assault"),
+        ("han puster ikke", "crisis_medical"),
+        ("hun bløder kraftig og er besvimt", "crisis_medical"),
+        ("jenta så ut som hun var under 18", "crisis_exploitation"),
+        ("drakk altfor mye, husker ingenting, men han sier vi hadde sex", "crisis_assault"),
+        ("jeg er redd noen har hatt sex med meg mens jeg var borte", "crisis_assault"),
+        ("kjæresten min sliter med å puste etter tabletten", "crisis_medical"),
+        ("tunga er hoven etter at jeg tok medisinen", "crisis_medical"),
+        ("jeg tror jenta på salongen blir tvunget av sjefen sin", "crisis_exploitation"),
+        ("I don't want to live anymore", "crisis_suicide"),
+        ("there's so much blood down there and it won't stop", "crisis_medical"),
+    ],
+)
 def test_backstop_catches_high_risk_phrases(backstop, text, intent):
     assert backstop.crisis_for(text, {"name": "faq", "confidence": 0.99})["intent"] == intent
 
 
-@pytest.mark.parametrize("text", [
-    "blir jeg tvunget til å oppgi navn når jeg tester meg",
-    "husker ingenting av det legen sa om prøvesvaret",
-    "de sier man ikke blir tvunget til noe der",
-    "er det vanskelig å få time hos fastlegen",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "blir jeg tvunget til å oppgi navn når jeg tester meg",
+        "husker ingenting av det legen sa om prøvesvaret",
+        "de sier man ikke blir tvunget til noe der",
+        "er det vanskelig å få time hos fastlegen",
+    ],
+)
 def test_backstop_leaves_ordinary_questions_alone(backstop, text):
     assert backstop.crisis_for(text, {"name": "faq", "confidence": 0.99}) is None
 
@@ -105,10 +111,13 @@ def test_backstop_keeps_a_hesitant_crisis_prediction(backstop):
 
 
 def test_backstop_overrides_the_intent_of_the_message(backstop):
-    message = Message(data={"text": "jeg vil ta livet mitt etter testen",
-                            "intent": {"name": "faq", "confidence": 0.8},
-                            "intent_ranking": [{"name": "faq", "confidence": 0.8},
-                                               {"name": "crisis_suicide", "confidence": 0.1}]})
+    message = Message(
+        data={
+            "text": "jeg vil ta livet mitt etter testen",
+            "intent": {"name": "faq", "confidence": 0.8},
+            "intent_ranking": [{"name": "faq", "confidence": 0.8}, {"name": "crisis_suicide", "confidence": 0.1}],
+        }
+    )
     backstop.process([message])
     assert message.get("intent") == {"name": "crisis_suicide", "confidence": 1.0}
     ranking = message.get("intent_ranking")

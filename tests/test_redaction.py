@@ -1,8 +1,10 @@
 """Masking of national ID numbers, e-mail addresses and phone numbers (property-based)."""
+
 import string
 from datetime import date
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stdnum.no import fodselsnummer
 
 from bot.redaction import MASKS, redact
@@ -69,8 +71,11 @@ def test_e_mail_addresses_are_masked(address, text):
 
 
 @settings(max_examples=100)
-@given(st.sampled_from(["40", "41", "45", "46", "47", "48", "90", "91", "92", "93", "94", "95", "97", "98", "99"]),
-       st.integers(0, 999999), st.sampled_from(["{p}", "+47 {p}", "0047{p}", "{a} {b} {c}", "{a}{b} {c}"]))
+@given(
+    st.sampled_from(["40", "41", "45", "46", "47", "48", "90", "91", "92", "93", "94", "95", "97", "98", "99"]),
+    st.integers(0, 999999),
+    st.sampled_from(["{p}", "+47 {p}", "0047{p}", "{a} {b} {c}", "{a}{b} {c}"]),
+)
 def test_norwegian_mobile_numbers_are_masked_unless_asked_for(first, rest, layout):
     digits = f"{first}{rest:06d}"
     written = layout.format(p=digits, a=digits[:3], b=digits[3:5], c=digits[5:])
@@ -84,7 +89,7 @@ def test_text_without_numbers_or_at_signs_is_unchanged(text):
 
 
 def test_an_id_number_written_like_a_date_is_masked():
-    number = "15108695088"  # valid control digits (also used in test_widget)
+    # 15108695088 has valid control digits (also used in test_widget)
     for written in ["15.10.86 950 88", "15.10.86 95088", "151086-95088", "15 10 86 950 88"]:
         result = redact(f"fnr {written} takk")
         assert MASKS["id_number"] in result.text and "950" not in result.text, written
@@ -92,6 +97,15 @@ def test_an_id_number_written_like_a_date_is_masked():
 
 
 def test_what_the_bot_needs_is_left_alone():
-    for text in ["for 30 timer siden", "12.11", "i går kl 22:30", "referansen er ACD-479", "referansen er ACDE-479K",
-                 "PIN 4821", "jeg er 45 år", "113", "116 123"]:
+    for text in [
+        "for 30 timer siden",
+        "12.11",
+        "i går kl 22:30",
+        "referansen er ACD-479",
+        "referansen er ACDE-479K",
+        "PIN 4821",
+        "jeg er 45 år",
+        "113",
+        "116 123",
+    ]:
         assert redact(text).text == text

@@ -1,10 +1,16 @@
 """Rasa's replies packed into the messages a person sees (bot/replies.py)."""
+
 from bot.replies import MAX_MESSAGE_CHARS, pack
 
 
 def test_short_paragraphs_are_one_message_and_buttons_close_it():
-    messages = pack([{"text": "Første."}, {"text": "Andre.", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
-                     {"text": "Tredje."}])
+    messages = pack(
+        [
+            {"text": "Første."},
+            {"text": "Andre.", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
+            {"text": "Tredje."},
+        ]
+    )
     assert [(m.text, len(m.buttons)) for m in messages] == [("Første.\n\nAndre.", 1), ("Tredje.", 0)]
 
 

@@ -1,5 +1,6 @@
 """The risk check's rules against the numbers of the facts brief, the reading of times and
 answers, and the rendered advice (no servers needed)."""
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,17 +28,23 @@ def situation(when=None, contact="vaginal", protection="none", symptoms="no", pr
 
 # --- the numbers of the brief -------------------------------------------------------------------
 
+
 def test_the_rules_file_carries_the_briefs_numbers_and_a_source_for_each_rule():
     assert RULES["pep"]["hours"] == 72
     assert [pill["hours"] for pill in RULES["emergency_contraception"]["pills"]] == [72, 120]
     assert RULES["emergency_contraception"]["copper_iud_days"] == 5
-    assert {t["id"]: t["days"] for t in RULES["tests"]} == {"chlamydia_gonorrhoea": 14, "hiv_syphilis": 84, "hepatitis": 182}
+    assert {t["id"]: t["days"] for t in RULES["tests"]} == {
+        "chlamydia_gonorrhoea": 14,
+        "hiv_syphilis": 84,
+        "hepatitis": 182,
+    }
     for rule in [RULES["pep"], RULES["emergency_contraception"], RULES["symptoms"], RULES["low_risk"], *RULES["tests"]]:
         assert rule["source"].startswith("[")
 
 
-@pytest.mark.parametrize("hours_ago, left, open_", [(1, 71, True), (48, 24, True), (71, 1, True), (72, 0, False),
-                                                    (73, 0, False)])
+@pytest.mark.parametrize(
+    "hours_ago, left, open_", [(1, 71, True), (48, 24, True), (71, 1, True), (72, 0, False), (73, 0, False)]
+)
 def test_pep_hours_left_at_the_edges(hours_ago, left, open_):
     pep = advise(situation(at(hours_ago), contact="anal"), NOW, RULES).pep
     assert round(pep.hours_left) == left and pep.open is open_
@@ -49,9 +56,17 @@ def test_pep_counts_from_the_earliest_moment_and_says_maybe_when_the_window_stra
     assert pep.hours_left == 0 and pep.maybe_left and pep.open
 
 
-@pytest.mark.parametrize("contact, protection, pep_expected", [
-    ("vaginal", "none", True), ("anal", "broke", True), ("unknown", "unknown", True),
-    ("vaginal", "intact", False), ("oral", "none", False), ("hand", "unknown", False)])
+@pytest.mark.parametrize(
+    "contact, protection, pep_expected",
+    [
+        ("vaginal", "none", True),
+        ("anal", "broke", True),
+        ("unknown", "unknown", True),
+        ("vaginal", "intact", False),
+        ("oral", "none", False),
+        ("hand", "unknown", False),
+    ],
+)
 def test_pep_only_after_unprotected_vaginal_or_anal_sex(contact, protection, pep_expected):
     assert (advise(situation(contact=contact, protection=protection), NOW, RULES).pep is not None) is pep_expected
 
@@ -63,9 +78,17 @@ def test_emergency_contraception_72_and_120_hours(hours_ago, open_pills):
     assert advice.copper_iud.open is (hours_ago < 120)
 
 
-@pytest.mark.parametrize("contact, protection, pregnancy, asked", [
-    ("vaginal", "none", "yes", True), ("vaginal", "broke", "unknown", True), ("vaginal", "none", "no", False),
-    ("vaginal", "intact", "yes", False), ("anal", "none", "yes", False), ("oral", "none", "yes", False)])
+@pytest.mark.parametrize(
+    "contact, protection, pregnancy, asked",
+    [
+        ("vaginal", "none", "yes", True),
+        ("vaginal", "broke", "unknown", True),
+        ("vaginal", "none", "no", False),
+        ("vaginal", "intact", "yes", False),
+        ("anal", "none", "yes", False),
+        ("oral", "none", "yes", False),
+    ],
+)
 def test_emergency_contraception_only_where_pregnancy_is_possible(contact, protection, pregnancy, asked):
     advice = advise(situation(contact=contact, protection=protection, pregnancy=pregnancy), NOW, RULES)
     assert bool(advice.pills) is asked
@@ -92,11 +115,15 @@ def test_test_dates_count_from_the_latest_moment():
     assert tests["hepatitis"].ready.isoformat() == "2027-05-20"  # + 182 days
 
 
-@pytest.mark.parametrize("contact, protection, tests", [
-    ("vaginal", "none", {"chlamydia_gonorrhoea", "hiv_syphilis", "hepatitis"}),
-    ("anal", "intact", {"chlamydia_gonorrhoea", "hiv_syphilis"}),
-    ("oral", "none", {"chlamydia_gonorrhoea", "hiv_syphilis"}),
-    ("hand", "unknown", set())])
+@pytest.mark.parametrize(
+    "contact, protection, tests",
+    [
+        ("vaginal", "none", {"chlamydia_gonorrhoea", "hiv_syphilis", "hepatitis"}),
+        ("anal", "intact", {"chlamydia_gonorrhoea", "hiv_syphilis"}),
+        ("oral", "none", {"chlamydia_gonorrhoea", "hiv_syphilis"}),
+        ("hand", "unknown", set()),
+    ],
+)
 def test_which_tests_for_which_contact(contact, protection, tests):
     assert {t.test for t in advise(situation(contact=contact, protection=protection), NOW, RULES).tests} == tests
 
@@ -115,20 +142,24 @@ def test_unknown_time_gives_no_hours_and_no_dates_but_the_rules():
 
 # --- reading the user's words ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, earliest, latest", [
-    ("kondomen sprakk i går kveld", "2026-12-01 18:00", "2026-12-01 23:59"),
-    ("lørdag", "2026-11-28 00:00", "2026-11-28 23:59"),
-    ("på laurdag", "2026-11-28 00:00", "2026-11-28 23:59"),
-    ("for 30 timer siden", "2026-12-01 04:00", "2026-12-01 04:00"),
-    ("for tre dager siden", "2026-11-29 00:00", "2026-11-29 23:59"),
-    ("i dag tidlig", "2026-12-02 00:00", "2026-12-02 10:00"),
-    ("i natt", "2026-12-01 22:00", "2026-12-02 05:59"),
-    ("i går kl 22", "2026-12-01 22:00", "2026-12-01 22:59"),
-    ("12. november", "2026-11-12 00:00", "2026-11-12 23:59"),
-    ("last night", "2026-12-01 22:00", "2026-12-02 05:59"),
-    ("3 days ago", "2026-11-29 00:00", "2026-11-29 23:59"),
-    ("i helga", "2026-11-27 18:00", "2026-11-29 23:59"),
-])
+
+@pytest.mark.parametrize(
+    "text, earliest, latest",
+    [
+        ("kondomen sprakk i går kveld", "2026-12-01 18:00", "2026-12-01 23:59"),
+        ("lørdag", "2026-11-28 00:00", "2026-11-28 23:59"),
+        ("på laurdag", "2026-11-28 00:00", "2026-11-28 23:59"),
+        ("for 30 timer siden", "2026-12-01 04:00", "2026-12-01 04:00"),
+        ("for tre dager siden", "2026-11-29 00:00", "2026-11-29 23:59"),
+        ("i dag tidlig", "2026-12-02 00:00", "2026-12-02 10:00"),
+        ("i natt", "2026-12-01 22:00", "2026-12-02 05:59"),
+        ("i går kl 22", "2026-12-01 22:00", "2026-12-01 22:59"),
+        ("12. november", "2026-11-12 00:00", "2026-11-12 23:59"),
+        ("last night", "2026-12-01 22:00", "2026-12-02 05:59"),
+        ("3 days ago", "2026-11-29 00:00", "2026-11-29 23:59"),
+        ("i helga", "2026-11-27 18:00", "2026-11-29 23:59"),
+    ],
+)
 def test_contact_times_from_free_text(text, earliest, latest):
     window = parse_contact_time(text, NOW)
     assert window.earliest.strftime("%Y-%m-%d %H:%M") == earliest
@@ -162,27 +193,31 @@ def test_when_buttons_cover_whole_days():
     assert window_for_button("unknown", NOW).unknown
 
 
-@pytest.mark.parametrize("slot, text, asked, answer", [
-    ("risk_contact", "munnsex", True, "oral"),
-    ("risk_contact", "vi hadde vanlig sex", True, "vaginal"),
-    ("risk_contact", "bare massasje og runk", True, "hand"),
-    ("risk_contact", "vet ikke helt", True, "unknown"),
-    ("risk_protection", "ja, men det sprakk", True, "broke"),
-    ("risk_protection", "kondomen røk", False, "broke"),
-    ("risk_protection", "nei", True, "none"),
-    ("risk_protection", "nei", False, None),
-    ("risk_protection", "ja", True, "intact"),
-    ("risk_symptoms", "det svir når jeg tisser", True, "yes"),
-    ("risk_symptoms", "nei, ingenting", True, "no"),
-    ("risk_symptoms", "klokka var 22", False, None),
-    ("risk_pregnancy", "kanskje", True, "yes"),
-    ("risk_pregnancy", "nei", True, "no"),
-])
+@pytest.mark.parametrize(
+    "slot, text, asked, answer",
+    [
+        ("risk_contact", "munnsex", True, "oral"),
+        ("risk_contact", "vi hadde vanlig sex", True, "vaginal"),
+        ("risk_contact", "bare massasje og runk", True, "hand"),
+        ("risk_contact", "vet ikke helt", True, "unknown"),
+        ("risk_protection", "ja, men det sprakk", True, "broke"),
+        ("risk_protection", "kondomen røk", False, "broke"),
+        ("risk_protection", "nei", True, "none"),
+        ("risk_protection", "nei", False, None),
+        ("risk_protection", "ja", True, "intact"),
+        ("risk_symptoms", "det svir når jeg tisser", True, "yes"),
+        ("risk_symptoms", "nei, ingenting", True, "no"),
+        ("risk_symptoms", "klokka var 22", False, None),
+        ("risk_pregnancy", "kanskje", True, "yes"),
+        ("risk_pregnancy", "nei", True, "no"),
+    ],
+)
 def test_answers_written_in_words(slot, text, asked, answer):
     assert answer_in_text(slot, text, asked) == answer
 
 
 # --- the advice as the user reads it ------------------------------------------------------------
+
 
 def test_broken_condom_last_night_gives_hours_left_pills_and_dates():
     case = Situation(parse_contact_time("i går kveld", NOW), "vaginal", "broke", "no", "yes")
@@ -213,10 +248,15 @@ def test_every_possible_result_comes_in_messages_that_fit_a_phone_screen(languag
     from itertools import product
 
     from actions.risk_check import MAX_MESSAGE_CHARS, render_messages
+
     longest = 0
     for hours, contact, protection, symptoms, pregnancy in product(
-            [2, 30, 80, 24 * 10, 24 * 100], ["vaginal", "anal", "oral", "hand", "unknown"],
-            ["none", "broke", "held", "unknown"], ["yes", "no", "unknown"], ["yes", "no", "unknown"]):
+        [2, 30, 80, 24 * 10, 24 * 100],
+        ["vaginal", "anal", "oral", "hand", "unknown"],
+        ["none", "broke", "held", "unknown"],
+        ["yes", "no", "unknown"],
+        ["yes", "no", "unknown"],
+    ):
         case = situation(at(hours), contact, protection, symptoms, pregnancy)
         messages = render_messages(advise(case, NOW, RULES), case, NOW, language)
         whole = render(advise(case, NOW, RULES), case, NOW, language)
@@ -237,7 +277,9 @@ def test_pep_advice_says_the_partners_risk_decides():
 
 def test_hand_contact_with_symptoms_says_see_a_doctor_once_and_no_dates_below():
     case = situation(contact="hand", symptoms="yes")
-    for language, dates, if_you_get in (("nb", "datoene under", "Får du plager"),
-                                        ("en", "dates below", "If you get symptoms")):
+    for language, dates, if_you_get in (
+        ("nb", "datoene under", "Får du plager"),
+        ("en", "dates below", "If you get symptoms"),
+    ):
         text = render(advise(case, NOW, RULES), case, NOW, language)
         assert dates not in text and if_you_get not in text, text

@@ -1,12 +1,12 @@
 """Two Rasa servers sharing the real PostgreSQL tracker store and the real Redis lock store, chosen
 by configuration only (TRACKER_STORE_URL, LOCK_STORE_URL): a conversation may move between them."""
+
 import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-import requests
 import sqlalchemy as sa
 
 from ops.processes import start_rasa, stop, wait_until_ready
@@ -18,9 +18,16 @@ REDIS_URL = "redis://127.0.0.1:6379/3"
 @pytest.fixture(scope="module")
 def replicas(stack, postgres_url, tmp_path_factory):
     redis.Redis.from_url(REDIS_URL).flushdb()
-    settings = [dataclasses.replace(stack.settings, rasa_port=free_port(), tracker_store_url=postgres_url,
-                                    lock_store_url=REDIS_URL, var_dir=tmp_path_factory.mktemp(f"replica{n}"))
-                for n in range(2)]
+    settings = [
+        dataclasses.replace(
+            stack.settings,
+            rasa_port=free_port(),
+            tracker_store_url=postgres_url,
+            lock_store_url=REDIS_URL,
+            var_dir=tmp_path_factory.mktemp(f"replica{n}"),
+        )
+        for n in range(2)
+    ]
     processes = [start_rasa(s) for s in settings]
     try:
         for replica, process in zip(settings, processes):
@@ -46,11 +53,17 @@ def buttons(replies):
 
 def test_the_endpoints_come_from_the_settings(replicas):
     import yaml
+
     settings, _ = replicas
     endpoints = yaml.safe_load((settings[0].var_dir / "endpoints.yml").read_text())
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
-    assert endpoints["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6379, "db": 3,
-                                       "key_prefix": "radgivning"}
+    assert endpoints["lock_store"] == {
+        "type": "redis",
+        "url": "127.0.0.1",
+        "port": 6379,
+        "db": 3,
+        "key_prefix": "radgivning",
+    }
     assert oct((settings[0].var_dir / "endpoints.yml").stat().st_mode)[-3:] == "600"
 
 
@@ -83,9 +96,15 @@ def test_messages_at_once_on_both_replicas_are_never_stored_twice(replicas, post
     # machine's load (LockErrors drop more when CPU is short), so this is not a count to meet.
     assert sum(bool(replies) for replies in answers) >= 2
     with sa.create_engine(postgres_url).connect() as connection:
-        said = [row[0] for row in connection.execute(sa.text(
-            "SELECT data::json->>'text' FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
-            {"s": sender})]
+        said = [
+            row[0]
+            for row in connection.execute(
+                sa.text(
+                    "SELECT data::json->>'text' FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"
+                ),
+                {"s": sender},
+            )
+        ]
     assert said and len(said) == len(set(said)) and set(said) <= set(texts)
 
 

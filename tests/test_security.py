@@ -2,8 +2,8 @@
 
 All against the real stack (action server, Rasa, gateway) started once for the session.
 """
+
 import json
-import os
 import re
 import uuid
 from pathlib import Path
@@ -15,18 +15,24 @@ from bot.rasa_client import webhook_url
 from services.internal_secrets import ACTION_HEADER, GATEWAY_HEADER
 from tests.conftest import post_to_rasa, reference_and_pin
 
-
 CHAT = {}  # the gateway these tests chat through: their own, so no other test's flood of 127.0.0.1 counts
 
 
 @pytest.fixture(scope="module", autouse=True)
 def chat_gateway(stack):
     import dataclasses
+
     from ops.processes import start_gateway, stop, wait_for_gateway
     from tests.conftest import free_port
+
     settings = dataclasses.replace(stack.settings, gateway_port=free_port())
-    gateway = start_gateway(settings, "gateway-security.log", WEB_ADDRESS_MESSAGES="100000",
-                            WEB_ADDRESS_REQUESTS="100000", WEB_SOCKETS_PER_ADDRESS="1000")
+    gateway = start_gateway(
+        settings,
+        "gateway-security.log",
+        WEB_ADDRESS_MESSAGES="100000",
+        WEB_ADDRESS_REQUESTS="100000",
+        WEB_SOCKETS_PER_ADDRESS="1000",
+    )
     try:
         wait_for_gateway(settings, gateway)
         CHAT["url"] = settings.gateway_url
@@ -36,15 +42,23 @@ def chat_gateway(stack):
 
 
 def api(stack, session, text):
-    response = requests.post(f"{CHAT['url']}/api/v1/messages", json={"session": session, "text": text},
-                             headers={"Origin": CHAT["url"]}, timeout=120)
+    response = requests.post(
+        f"{CHAT['url']}/api/v1/messages",
+        json={"session": session, "text": text},
+        headers={"Origin": CHAT["url"]},
+        timeout=120,
+    )
     assert response.status_code == 200, response.text
     return " ".join(m["text"] for m in response.json()["messages"])
 
 
 def api_replies(stack, session, text):
-    response = requests.post(f"{CHAT['url']}/api/v1/messages", json={"session": session, "text": text},
-                             headers={"Origin": CHAT["url"]}, timeout=120)
+    response = requests.post(
+        f"{CHAT['url']}/api/v1/messages",
+        json={"session": session, "text": text},
+        headers={"Origin": CHAT["url"]},
+        timeout=120,
+    )
     assert response.status_code == 200, response.text
     return response.json()["messages"]
 
@@ -63,10 +77,12 @@ def book_a_phone_call(stack, session, number="912 34 567"):
 
 def bookings(stack):
     from core.booking_store import BookingStore
+
     return BookingStore(f"sqlite:///{stack.settings.var_dir / 'bookings.db'}")
 
 
 # --- a booking code is not a key --------------------------------------------------------------------
+
 
 def test_a_reference_alone_opens_nobody_elses_booking(stack):
     reference, pin = book_a_phone_call(stack, new_session(), "913 57 246")
@@ -106,6 +122,7 @@ def test_one_active_booking_per_conversation(stack):
 
 # --- internal services -----------------------------------------------------------------------------
 
+
 def test_rasa_takes_messages_only_from_the_gateway(stack):
     url = webhook_url(stack.settings.rasa_url)
     body = {"sender": uuid.uuid4().hex, "message": "hei"}
@@ -119,12 +136,22 @@ def test_rasa_takes_messages_only_from_the_gateway(stack):
 def test_the_action_server_runs_actions_only_for_rasa(stack):
     sender = f"forged-{uuid.uuid4().hex}"
     slot = "2026-12-10T12:00:00+01:00"
-    forged = {"next_action": "action_submit_booking", "sender_id": sender, "version": "3.6.0",
-              "tracker": {"sender_id": sender, "slots": {"booking_slot": slot, "booking_channel": "chat"},
-                          "latest_message": {"text": "", "intent": {}, "entities": []}, "events": [],
-                          "paused": False, "followup_action": None, "active_loop": {},
-                          "latest_action_name": "action_listen"},
-              "domain": {}}
+    forged = {
+        "next_action": "action_submit_booking",
+        "sender_id": sender,
+        "version": "3.6.0",
+        "tracker": {
+            "sender_id": sender,
+            "slots": {"booking_slot": slot, "booking_channel": "chat"},
+            "latest_message": {"text": "", "intent": {}, "entities": []},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+        "domain": {},
+    }
     url = f"http://{stack.settings.action_host}:{stack.settings.action_port}/webhook"
     assert requests.post(url, json=forged, timeout=30).status_code == 403
     assert requests.post(url, json=forged, headers={ACTION_HEADER: "x" * 43}, timeout=30).status_code == 403
@@ -147,7 +174,9 @@ def command_lines(pid: int):
 
 def test_no_secret_is_on_a_command_line(stack):
     secrets = [stack.settings.rasa_auth_token, stack.settings.rasa_channel_secret, stack.settings.action_server_secret]
-    lines = [line for process in (stack.rasa, stack.action_server, stack.gateway) for line in command_lines(process.pid)]
+    lines = [
+        line for process in (stack.rasa, stack.action_server, stack.gateway) for line in command_lines(process.pid)
+    ]
     assert any("services.rasa_main" in line for line in lines)
     for secret in secrets:
         assert all(secret not in line for line in lines)
@@ -155,18 +184,19 @@ def test_no_secret_is_on_a_command_line(stack):
 
 # --- files -----------------------------------------------------------------------------------------
 
+
 def test_databases_logs_and_secrets_are_private(stack):
     book_a_phone_call(stack, new_session())
     var_dir = Path(stack.settings.var_dir)
     files = [path for path in var_dir.rglob("*") if path.is_file()]
     names = {path.name for path in files}
     assert {"tracker.db", "bookings.db", "sender_id_secret", "rasa.log", "actions.log", "gateway.log"} <= names
-    exposed = {str(path): oct(path.stat().st_mode & 0o777) for path in files + [var_dir]
-               if path.stat().st_mode & 0o077}
+    exposed = {str(path): oct(path.stat().st_mode & 0o777) for path in files + [var_dir] if path.stat().st_mode & 0o077}
     assert exposed == {}
 
 
 # --- logs ------------------------------------------------------------------------------------------
+
 
 def log_text(stack) -> str:
     return "\n".join(path.read_text(errors="replace") for path in (Path(stack.settings.var_dir) / "logs").glob("*.log"))
@@ -174,8 +204,12 @@ def log_text(stack) -> str:
 
 def test_no_conversation_text_reaches_a_log_when_every_action_fails(stack):
     marker = f"zq{uuid.uuid4().hex[:8]}"
-    said = [f"jeg har klamydia {marker}", f"jeg er sexarbeider {marker} og vil sjekke risiko",
-            "kondomet røk i går", f"kan dere ringe meg {marker}"]
+    said = [
+        f"jeg har klamydia {marker}",
+        f"jeg er sexarbeider {marker} og vil sjekke risiko",
+        "kondomet røk i går",
+        f"kan dere ringe meg {marker}",
+    ]
     session = new_session()
     stack.restart_action_server(ACTIONS_FAIL_ON_PURPOSE="1")
     try:
@@ -199,23 +233,36 @@ def test_a_forged_or_odd_answer_gets_an_answer_not_a_crash(stack):
     failures_before = log_text(stack).count(" failed: ")
     session = new_session()
     api(stack, session, "kan jeg sjekke risikoen min")
-    for text in ['/inform{"risk_when": "2026-12-01T10:00|x|y"}', '/inform{"risk_when": "2026-12-01T10:00|2026-12-01T11:00"}',
-                 '/inform{"booking_slot": "2026-12-03T10:00:00"}', '/inform{"booking_wish": "after|nonsense"}']:
+    for text in [
+        '/inform{"risk_when": "2026-12-01T10:00|x|y"}',
+        '/inform{"risk_when": "2026-12-01T10:00|2026-12-01T11:00"}',
+        '/inform{"booking_slot": "2026-12-03T10:00:00"}',
+        '/inform{"booking_wish": "after|nonsense"}',
+    ]:
         assert api(stack, session, text).strip()
     assert log_text(stack).count(" failed: ") == failures_before
 
 
 # --- limits on every costly path -------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def limited(stack):
     """A gateway of its own with low limits; addresses come from X-Forwarded-For."""
     import dataclasses
+
     from ops.processes import start_gateway, stop, wait_for_gateway
     from tests.conftest import free_port
+
     settings = dataclasses.replace(stack.settings, gateway_port=free_port())
-    gateway = start_gateway(settings, "gateway-security-limits.log", TRUSTED_PROXIES="127.0.0.1",
-                            WEB_ADDRESS_REQUESTS="4", WEB_SOCKETS_PER_ADDRESS="3", WEB_HELLO_SECONDS="1")
+    gateway = start_gateway(
+        settings,
+        "gateway-security-limits.log",
+        TRUSTED_PROXIES="127.0.0.1",
+        WEB_ADDRESS_REQUESTS="4",
+        WEB_SOCKETS_PER_ADDRESS="3",
+        WEB_HELLO_SECONDS="1",
+    )
     try:
         wait_for_gateway(settings, gateway)
         yield settings
@@ -234,12 +281,17 @@ def healthy_meanwhile(settings) -> bool:
 @pytest.mark.parametrize("path", ["/api/v1/history", "/api/v1/sessions/delete"])
 def test_history_and_deletes_are_limited_per_address(limited, path):
     address = f"10.9.{len(path)}.1"
-    codes = [requests.post(f"{limited.gateway_url}{path}", json={"session": new_session()},
-                           headers=from_address(address), timeout=60).status_code for _ in range(7)]
+    codes = [
+        requests.post(
+            f"{limited.gateway_url}{path}", json={"session": new_session()}, headers=from_address(address), timeout=60
+        ).status_code
+        for _ in range(7)
+    ]
     assert codes[:4] == [200] * 4 and set(codes[4:]) == {429}
     assert healthy_meanwhile(limited)
-    other = requests.post(f"{limited.gateway_url}{path}", json={"session": new_session()},
-                          headers=from_address("10.9.99.1"), timeout=60)
+    other = requests.post(
+        f"{limited.gateway_url}{path}", json={"session": new_session()}, headers=from_address("10.9.99.1"), timeout=60
+    )
     assert other.status_code == 200  # another address is not held back
 
 
@@ -250,12 +302,15 @@ def test_the_history_is_not_served_from_a_url(limited):
 
 def test_sockets_per_address_restarts_and_silent_sockets(limited):
     import asyncio
+
     asyncio.run(sockets_per_address_restarts_and_silent_sockets(limited))
 
 
 async def sockets_per_address_restarts_and_silent_sockets(limited):
     import asyncio
+
     import aiohttp
+
     ws_url = limited.gateway_url.replace("http", "ws", 1) + "/ws"
     async with aiohttp.ClientSession() as client:
         silent = [await client.ws_connect(ws_url, headers=from_address("10.8.0.1")) for _ in range(3)]
@@ -283,12 +338,17 @@ async def sockets_per_address_restarts_and_silent_sockets(limited):
 
 # --- small gaps ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/api/v1/messages", "/api/v1/sessions/delete", "/api/v1/history"])
 def test_odd_bodies_get_a_clear_400_not_a_500(stack, path):
     url = f"{CHAT['url']}{path}"
     headers = {"Origin": CHAT["url"]}
-    unknown_charset = requests.post(url, data=b'{"session": "x"}', timeout=30,
-                                    headers={**headers, "Content-Type": "application/json; charset=x-no-such"})
+    unknown_charset = requests.post(
+        url,
+        data=b'{"session": "x"}',
+        timeout=30,
+        headers={**headers, "Content-Type": "application/json; charset=x-no-such"},
+    )
     nested = requests.post(url, data=b"[" * 30000 + b"]" * 30000, timeout=30, headers=headers)
     newline = requests.post(url, json={"session": new_session() + "\n", "text": "hei"}, timeout=30, headers=headers)
     for response in (unknown_charset, nested, newline):
@@ -297,6 +357,7 @@ def test_odd_bodies_get_a_clear_400_not_a_500(stack, path):
 
 def test_a_deeply_nested_frame_gets_an_error_and_the_socket_stays(stack):
     import asyncio
+
     from tests.conftest import visitor_socket
 
     async def visit():
@@ -313,17 +374,21 @@ def test_the_number_for_a_call_never_reaches_rasa(stack):
     session = new_session()
     reference, _ = book_a_phone_call(stack, session, "918 27 364")
     from bot.pseudonyms import Pseudonyms
+
     sender = Pseudonyms(stack.sender_secret()).sender_id("web", session)
-    events = requests.get(f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
-                          params={"token": stack.settings.rasa_auth_token, "include_events": "ALL"}, timeout=30).json()
+    events = requests.get(
+        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.settings.rasa_auth_token, "include_events": "ALL"},
+        timeout=30,
+    ).json()
     stored = json.dumps(events)
     assert "[telefon " in stored  # the handle the gateway sent instead
     assert all(digits not in stored for digits in ("918 27 364", "91827364", "27 364", "82 73 64"))
     assert bookings(stack).find(reference).phone == "+47 91 82 73 64"
-    history = requests.post(f"{CHAT['url']}/api/v1/history", json={"session": session},
-                            headers={"Origin": CHAT["url"]}, timeout=30).json()["messages"]
+    history = requests.post(
+        f"{CHAT['url']}/api/v1/history", json={"session": session}, headers={"Origin": CHAT["url"]}, timeout=30
+    ).json()["messages"]
     assert "[telefonnummer]" in [m["text"] for m in history if m["from"] == "user"]
-
 
 
 def test_service_details_are_filled_in_even_when_the_session_started_without_the_action_server(stack):
@@ -342,8 +407,12 @@ def test_service_details_are_filled_in_even_when_the_session_started_without_the
 
 
 def test_an_english_conversation_links_to_an_english_privacy_page(stack):
-    history = requests.post(f"{CHAT['url']}/api/v1/history", json={"session": new_session(), "language": "en"},
-                            headers={"Origin": CHAT["url"]}, timeout=30).json()["messages"]
+    history = requests.post(
+        f"{CHAT['url']}/api/v1/history",
+        json={"session": new_session(), "language": "en"},
+        headers={"Origin": CHAT["url"]},
+        timeout=30,
+    ).json()["messages"]
     assert f"{CHAT['url']}/privacy" in history[0]["text"]
     english = requests.get(f"{CHAT['url']}/privacy", timeout=10).text
     norwegian = requests.get(f"{CHAT['url']}/personvern", timeout=10).text

@@ -1,5 +1,6 @@
 """The settings tree (core/settings.py): read from the environment when asked, never at import;
 the action server's injected clock and limits; every retention period in one place."""
+
 import dataclasses
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -7,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from actions import clock, limits
-from core.settings import (ActionServerSettings, BookingLimits, ClusterSettings, CounsellorPageSettings, Retention,
-                           Settings, content_dir, load_settings, phone_retention_days)
+from core.settings import (
+    ActionServerSettings,
+    BookingLimits,
+    ClusterSettings,
+    CounsellorPageSettings,
+    Retention,
+    Settings,
+    content_dir,
+    load_settings,
+    phone_retention_days,
+)
 
 
 def test_sections_come_from_the_environment_when_the_settings_are_loaded(monkeypatch, tmp_path):
@@ -40,8 +50,9 @@ def test_sections_come_from_the_environment_when_the_settings_are_loaded(monkeyp
 def test_a_settings_tree_built_in_code_reads_nothing_from_the_environment(monkeypatch):
     monkeypatch.setenv("COUNSELLOR_USER", "vakt")
     monkeypatch.setenv("ACTION_CLOCK_FILE", "/somewhere")
-    settings = Settings("127.0.0.1", 5005, "127.0.0.1", 5055, "127.0.0.1", 8000, "", Path("t.db"), Path("m"),
-                        Path("var"))
+    settings = Settings(
+        "127.0.0.1", 5005, "127.0.0.1", 5055, "127.0.0.1", 8000, "", Path("t.db"), Path("m"), Path("var")
+    )
     assert settings.counsellors == CounsellorPageSettings()
     assert settings.action_server == ActionServerSettings()
     assert dataclasses.replace(settings, var_dir=Path("/x")).bookings_url == "sqlite:////x/bookings.db"
@@ -49,6 +60,7 @@ def test_a_settings_tree_built_in_code_reads_nothing_from_the_environment(monkey
 
 def test_the_content_folder_is_asked_at_every_use(monkeypatch, tmp_path):
     from core import content
+
     monkeypatch.delenv("CONTENT_DIR", raising=False)
     assert content_dir() == Path(__file__).resolve().parent.parent / "content"
     (tmp_path / "booking.yml").write_text("slot_minutes: 30\nphone_retention_days: 3\n", encoding="utf-8")
@@ -60,6 +72,7 @@ def test_the_content_folder_is_asked_at_every_use(monkeypatch, tmp_path):
 
 def test_every_retention_period_is_in_the_retention_section():
     from core.booking_store import PHONE_HANDLE_DAYS
+
     retention = Retention()
     assert (retention.conversation_days, retention.audit_days, retention.phone_handle_days) == (30, 365, 1)
     assert PHONE_HANDLE_DAYS == retention.phone_handle_days
@@ -82,13 +95,27 @@ def test_the_clock_is_real_time_unless_a_file_is_given(tmp_path, monkeypatch):
 
 def test_the_action_server_puts_its_clock_and_limits_in_place(tmp_path, monkeypatch):
     from services.action_server import set_up_actions
-    for name in ("BOOKINGS_PER_SESSION", "BOOKINGS_PER_CLIENT_PER_DAY", "FAILED_TRIES_PER_CODE",
-                 "FAILED_TRIES_PER_CLIENT", "TRIES_WINDOW"):
+
+    for name in (
+        "BOOKINGS_PER_SESSION",
+        "BOOKINGS_PER_CLIENT_PER_DAY",
+        "FAILED_TRIES_PER_CODE",
+        "FAILED_TRIES_PER_CLIENT",
+        "TRIES_WINDOW",
+    ):
         monkeypatch.setattr(limits, name, getattr(limits, name))
     monkeypatch.setattr(clock, "_clock", clock.Clock())
     (tmp_path / "clock").write_text("2026-12-02T10:00:00+01:00")
-    set_up_actions(ActionServerSettings(limits=BookingLimits(per_session=2, failed_tries_per_client=3),
-                                        clock_file=tmp_path / "clock"))
-    assert (limits.BOOKINGS_PER_SESSION, limits.BOOKINGS_PER_CLIENT_PER_DAY, limits.FAILED_TRIES_PER_CODE,
-            limits.FAILED_TRIES_PER_CLIENT, limits.TRIES_WINDOW) == (2, 6, 5, 3, timedelta(days=1))
+    set_up_actions(
+        ActionServerSettings(
+            limits=BookingLimits(per_session=2, failed_tries_per_client=3), clock_file=tmp_path / "clock"
+        )
+    )
+    assert (
+        limits.BOOKINGS_PER_SESSION,
+        limits.BOOKINGS_PER_CLIENT_PER_DAY,
+        limits.FAILED_TRIES_PER_CODE,
+        limits.FAILED_TRIES_PER_CLIENT,
+        limits.TRIES_WINDOW,
+    ) == (2, 6, 5, 3, timedelta(days=1))
     assert clock.now().isoformat() == "2026-12-02T10:00:00+01:00"

@@ -1,5 +1,6 @@
 """The Telegram channel end to end: the real gateway (python-telegram-bot), Rasa server and action
 server, against the local fake Bot API server in tests/fake_telegram.py."""
+
 import dataclasses
 import hashlib
 import hmac
@@ -21,9 +22,17 @@ WEBHOOK_SECRET = "webhook-secret_123"
 
 
 def gateway_env(fake: FakeTelegram, **extra) -> dict:
-    return dict(TELEGRAM_TOKEN=fake.token, TELEGRAM_API_URL=fake.api_url, TELEGRAM_POLL_TIMEOUT="1",
-                SENDER_ID_SECRET=SENDER_SECRET, RASA_SLOW_SECONDS="3", RASA_RETRY_MAX_DELAY="2",
-                FLOOD_MESSAGES="8", FLOOD_WINDOW_SECONDS="10", **extra)
+    return dict(
+        TELEGRAM_TOKEN=fake.token,
+        TELEGRAM_API_URL=fake.api_url,
+        TELEGRAM_POLL_TIMEOUT="1",
+        SENDER_ID_SECRET=SENDER_SECRET,
+        RASA_SLOW_SECONDS="3",
+        RASA_RETRY_MAX_DELAY="2",
+        FLOOD_MESSAGES="8",
+        FLOOD_WINDOW_SECONDS="10",
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +53,9 @@ def fake(stack):
 def webhook(stack):
     server = FakeTelegram().start()
     settings = dataclasses.replace(stack.settings, gateway_port=free_port())
-    env = gateway_env(server, TELEGRAM_WEBHOOK_URL="https://bot.example.no/telegram/hook",
-                      TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    env = gateway_env(
+        server, TELEGRAM_WEBHOOK_URL="https://bot.example.no/telegram/hook", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET
+    )
     gateway = start_gateway(settings, "gateway-webhook.log", **env)
     try:
         wait_for_gateway(settings, gateway)
@@ -57,7 +67,7 @@ def webhook(stack):
 
 
 def new_chat() -> int:
-    return random.randint(10 ** 8, 10 ** 10)
+    return random.randint(10**8, 10**10)
 
 
 def sender_of(chat_id: int) -> str:
@@ -105,8 +115,10 @@ def test_faq_answer_arrives_as_one_html_message_after_a_typing_indicator(fake):
     chat = new_chat()
     [answer] = converse(fake, chat, "hvor kan jeg teste meg for klamydia?")
     assert "fastlege" in answer["text"] and SERVICE["service_address"] in answer["text"]
-    assert any(c["params"].get("action") == "typing" and int(c["params"]["chat_id"]) == chat
-               for c in fake.calls_of("sendChatAction"))
+    assert any(
+        c["params"].get("action") == "typing" and int(c["params"]["chat_id"]) == chat
+        for c in fake.calls_of("sendChatAction")
+    )
 
 
 def test_rasa_sees_only_a_keyed_hash_never_the_telegram_identity(stack, fake):
@@ -114,7 +126,9 @@ def test_rasa_sees_only_a_keyed_hash_never_the_telegram_identity(stack, fake):
     converse(fake, chat, "hei, jeg heter ikke noe her")
     with sqlite3.connect(stack.settings.tracker_db) as db:
         senders = {row[0] for row in db.execute("select distinct sender_id from events")}
-        stored = " ".join(row[0] or "" for row in db.execute("select data from events where sender_id = ?", (sender_of(chat),)))
+        stored = " ".join(
+            row[0] or "" for row in db.execute("select data from events where sender_id = ?", (sender_of(chat),))
+        )
     assert sender_of(chat) in senders
     assert not any(str(chat) in sender for sender in senders)
     assert stored and str(chat) not in stored and f"kari_{chat}" not in stored and "Nordmann" not in stored
@@ -166,9 +180,15 @@ def test_a_tap_shows_the_choice_and_a_second_tap_is_not_sent_again(fake):
 def test_an_old_keyboard_from_before_a_restart_still_works_by_its_title(fake):
     chat = new_chat()
     converse(fake, chat, "hei")
-    old = {"message_id": 1, "date": int(time.time()) - 86400, "chat": {"id": chat, "type": "private"},
-           "text": "Hvordan vil du snakke med oss?",
-           "reply_markup": {"inline_keyboard": [[{"text": "Bestill en samtale", "callback_data": "k:ffffffffffffffffffffffff"}]]}}
+    old = {
+        "message_id": 1,
+        "date": int(time.time()) - 86400,
+        "chat": {"id": chat, "type": "private"},
+        "text": "Hvordan vil du snakke med oss?",
+        "reply_markup": {
+            "inline_keyboard": [[{"text": "Bestill en samtale", "callback_data": "k:ffffffffffffffffffffffff"}]]
+        },
+    }
     fake.tap(chat, old, "k:ffffffffffffffffffffffff")
     reply = fake.wait_for_messages(chat, 2)[-1]
     assert reply.get("reply_markup")  # the booking form asks how to talk, with buttons
@@ -193,15 +213,28 @@ def test_slett_can_be_regretted(fake):
     assert "ikke slettet" in kept["text"]
 
 
-@pytest.mark.parametrize("content", [
-    {"sticker": {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512, "height": 512,
-                 "is_animated": False, "is_video": False}},
-    {"photo": [{"file_id": "p1", "file_unique_id": "u2", "width": 90, "height": 90}]},
-    {"voice": {"file_id": "v1", "file_unique_id": "u3", "duration": 3}},
-    {"document": {"file_id": "d1", "file_unique_id": "u4", "file_name": "prøvesvar.pdf"}},
-    {"location": {"latitude": 59.91, "longitude": 10.75}},
-    {"contact": {"phone_number": "+4791234567", "first_name": "Ola"}},
-], ids=["sticker", "photo", "voice", "document", "location", "contact"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        {
+            "sticker": {
+                "file_id": "s1",
+                "file_unique_id": "u1",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
+        },
+        {"photo": [{"file_id": "p1", "file_unique_id": "u2", "width": 90, "height": 90}]},
+        {"voice": {"file_id": "v1", "file_unique_id": "u3", "duration": 3}},
+        {"document": {"file_id": "d1", "file_unique_id": "u4", "file_name": "prøvesvar.pdf"}},
+        {"location": {"latitude": 59.91, "longitude": 10.75}},
+        {"contact": {"phone_number": "+4791234567", "first_name": "Ola"}},
+    ],
+    ids=["sticker", "photo", "voice", "document", "location", "contact"],
+)
 def test_anything_but_text_gets_a_kind_answer_and_is_never_downloaded(fake, content):
     [reply] = converse(fake, new_chat(), None, **content)
     assert "bare lese tekst" in reply["text"]
@@ -267,7 +300,10 @@ def test_webhook_refuses_a_wrong_or_missing_secret_and_nothing_reaches_rasa(stac
     update = server.message(chat, "hei")
     server.updates.clear()  # delivered by posting to the webhook below, not by polling
     assert requests.post(url, json=update, timeout=10).status_code == 403
-    assert requests.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}, timeout=10).status_code == 403
+    assert (
+        requests.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}, timeout=10).status_code
+        == 403
+    )
     time.sleep(1)
     assert not server.sent_to(chat)
     with sqlite3.connect(stack.settings.tracker_db) as db:
@@ -276,7 +312,9 @@ def test_webhook_refuses_a_wrong_or_missing_secret_and_nothing_reaches_rasa(stac
     ok = requests.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)
     assert ok.status_code == 200
     assert "chatbot" in server.wait_for_messages(chat, 1)[0]["text"]
-    bad = requests.post(url, data=b"\xff\xfe not json", headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10)
+    bad = requests.post(
+        url, data=b"\xff\xfe not json", headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, timeout=10
+    )
     assert bad.status_code == 400
 
 

@@ -1,8 +1,8 @@
 """Rendering Rasa's replies for Telegram, and the gateway's small helpers (no servers needed)."""
+
 import asyncio
 
-from bot.channels.telegram_format import (MAX_TEXT, CallbackKeys, messages_from_replies, split_paragraphs,
-                                          to_html)
+from bot.channels.telegram_format import MAX_TEXT, CallbackKeys, messages_from_replies, split_paragraphs, to_html
 from bot.chat_queues import ChatQueues
 from bot.flood_guard import FloodGuard, Verdict
 from bot.pseudonyms import Pseudonyms
@@ -30,9 +30,13 @@ def test_a_single_huge_paragraph_is_split_at_spaces():
 
 
 def test_rasa_paragraphs_are_packed_and_buttons_close_a_message():
-    replies = [{"text": "Første avsnitt."}, {"text": "Andre avsnitt."},
-               {"text": "Vil du bestille?", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
-               {"text": "Etterpå."}, {"image": "https://example.no/bilde.png"}]
+    replies = [
+        {"text": "Første avsnitt."},
+        {"text": "Andre avsnitt."},
+        {"text": "Vil du bestille?", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
+        {"text": "Etterpå."},
+        {"image": "https://example.no/bilde.png"},
+    ]
     messages = messages_from_replies(replies)
     assert [m.html for m in messages] == ["Første avsnitt.\n\nAndre avsnitt.\n\nVil du bestille?", "Etterpå."]
     assert messages[0].buttons == [{"title": "Ja", "payload": "/affirm"}] and not messages[1].buttons

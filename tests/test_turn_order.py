@@ -1,5 +1,6 @@
 """The conversation turn across gateway replicas (bot/turn_order.py), on the real Redis: two
 TurnOrder objects stand for two replicas sharing one Redis database."""
+
 import asyncio
 import time
 import uuid

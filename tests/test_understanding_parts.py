@@ -1,17 +1,22 @@
 """The understanding components' parts, without a trained model or a Rasa server."""
+
 import numpy as np
 from rasa.shared.nlu.training_data.message import Message
 
 from components.crisis_marking import mark_crisis
-from core.intents import DEFERRED_TOPIC_KEY, REASON_KEY, TOPIC_RANKING_KEY, is_command
 from components.sentences import pieces, sentences
 from components.text_model import TextModel, best_temperature, softmax
+from core.intents import DEFERRED_TOPIC_KEY, REASON_KEY, TOPIC_RANKING_KEY, is_command
 
 
 def test_a_letter_is_read_sentence_by_sentence():
     letter = "Hei. Jeg har et spørsmål om testing.\nKona vet ingenting! Hvor kan jeg teste meg?"
-    assert sentences(letter) == ["Hei.", "Jeg har et spørsmål om testing.", "Kona vet ingenting!",
-                                 "Hvor kan jeg teste meg?"]
+    assert sentences(letter) == [
+        "Hei.",
+        "Jeg har et spørsmål om testing.",
+        "Kona vet ingenting!",
+        "Hvor kan jeg teste meg?",
+    ]
     # one-word sentences say too little alone; the rest are read one by one
     assert pieces(letter) == ["Jeg har et spørsmål om testing.", "Kona vet ingenting!", "Hvor kan jeg teste meg?"]
 
@@ -39,8 +44,14 @@ def test_softmax_temperature_is_fitted_to_held_out_scores():
 
 
 def test_text_model_gives_probabilities_that_sum_to_one():
-    texts = ["hvor kan jeg teste meg", "hvor tester jeg meg", "hva koster testen", "er testen gratis",
-             "hvor tar jeg en test", "koster det noe å teste seg"]
+    texts = [
+        "hvor kan jeg teste meg",
+        "hvor tester jeg meg",
+        "hva koster testen",
+        "er testen gratis",
+        "hvor tar jeg en test",
+        "koster det noe å teste seg",
+    ]
     labels = ["where", "where", "cost", "cost", "where", "cost"]
     vectors = np.zeros((len(texts), 8), np.float32)  # no meaning vectors: the words decide
     model = TextModel(folds=2).fit(texts, labels, vectors)
@@ -57,8 +68,10 @@ def test_button_payloads_are_left_to_rasa():
 def test_a_crisis_keeps_the_question_the_message_also_asked():
     message = Message.build(text="…")
     message.set("intent", {"name": "faq", "confidence": 0.8})
-    message.set(TOPIC_RANKING_KEY, [{"name": "faq/test_window_period", "confidence": 0.62},
-                                    {"name": "crisis_suicide", "confidence": 0.2}])
+    message.set(
+        TOPIC_RANKING_KEY,
+        [{"name": "faq/test_window_period", "confidence": 0.62}, {"name": "crisis_suicide", "confidence": 0.2}],
+    )
     mark_crisis(message, "crisis_suicide", "detector")
     assert message.get("intent") == {"name": "crisis_suicide", "confidence": 1.0}
     assert message.get(REASON_KEY) == "detector"

@@ -1,5 +1,6 @@
 """The web widget in Debian's Chromium (Playwright), against the real gateway, Rasa server and
 action server; and its HTTP form without a browser."""
+
 import hashlib
 import hmac
 import http.server
@@ -20,7 +21,8 @@ STORAGE_KEY = "radgivning-chat"
 ACCENT = "rgb(29, 79, 124)"  # --rb-accent, #1d4f7c
 
 HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Another site</title>
-<style>* {{ font-family: "Comic Sans MS", cursive !important; color: red; }} button {{ background: lime !important; }}</style>
+<style>* {{ font-family: "Comic Sans MS", cursive !important; color: red; }}
+button {{ background: lime !important; }}</style>
 </head><body><h1>Another site</h1><p>Some page that embeds the chat.</p>
 <script src="{gateway}/widget.js" data-title="Chat (test)" data-exit-url="{origin}/neutral.html" defer></script>
 </body></html>"""
@@ -30,8 +32,10 @@ NEUTRAL_PAGE = "<!doctype html><html lang='en'><head><title>Weather</title></hea
 @pytest.fixture(scope="module")
 def host_page(stack):
     """Serves a page on another origin (another port) that embeds the widget with the one tag."""
-    pages = {"/": HOST_PAGE.format(gateway=stack.settings.gateway_url, origin=stack.host_page_origin),
-             "/neutral.html": NEUTRAL_PAGE}
+    pages = {
+        "/": HOST_PAGE.format(gateway=stack.settings.gateway_url, origin=stack.host_page_origin),
+        "/neutral.html": NEUTRAL_PAGE,
+    }
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -53,7 +57,9 @@ def host_page(stack):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         yield chromium
         chromium.close()
 
@@ -173,8 +179,11 @@ def test_after_the_gateway_restarts_the_widget_reconnects_without_losing_or_repe
 def test_a_message_pushed_by_the_server_reaches_the_open_widget(page, stack):
     """The socket carries messages the visitor did not ask for right then (later: counsellors)."""
     open_chat(page, stack.settings.gateway_url)
-    requests.post(f"{stack.settings.gateway_url}/api/v1/messages",
-                  json={"session": session_of(page), "text": "hva er syfilis"}, timeout=60).raise_for_status()
+    requests.post(
+        f"{stack.settings.gateway_url}/api/v1/messages",
+        json={"session": session_of(page), "text": "hva er syfilis"},
+        timeout=60,
+    ).raise_for_status()
     expect(wait_for_bot_messages(page, 2)).to_contain_text("yfilis")
 
 
@@ -269,8 +278,9 @@ def test_no_serious_or_critical_accessibility_findings(page, stack):
 
 
 def test_on_a_phone_the_panel_fills_the_screen(browser, stack):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2, locale="nb-NO")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2, locale="nb-NO"
+    )
     phone = context.new_page()
     try:
         open_chat(phone, stack.settings.gateway_url)
@@ -313,13 +323,16 @@ def test_http_form_answers_with_the_bot_messages(stack):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"session": "kort", "text": "hei"}, 400),
-    ({"session": 12345678901234567890123, "text": "hei"}, 400),
-    ({"session": uuid.uuid4().hex, "text": ["hei"]}, 400),
-    ({"session": uuid.uuid4().hex, "text": "   "}, 400),
-    ({"session": uuid.uuid4().hex, "text": "a" * 2001}, 413),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"session": "kort", "text": "hei"}, 400),
+        ({"session": 12345678901234567890123, "text": "hei"}, 400),
+        ({"session": uuid.uuid4().hex, "text": ["hei"]}, 400),
+        ({"session": uuid.uuid4().hex, "text": "   "}, 400),
+        ({"session": uuid.uuid4().hex, "text": "a" * 2001}, 413),
+    ],
+)
 def test_http_form_refuses_wrong_input_with_a_clear_error(stack, body, status):
     response = api(stack, body)
     assert response.status_code == status and response.json()["error"] and response.json()["message"]
@@ -335,9 +348,20 @@ def test_http_form_refuses_what_is_not_json_and_what_is_too_big(stack):
 def test_other_origins_are_refused(stack):
     evil = {"Origin": "https://evil.example"}
     assert api(stack, {"session": new_session(), "text": "hei"}, headers=evil).status_code == 403
-    assert requests.get(f"{stack.settings.gateway_url}/ws", headers={**evil, "Connection": "Upgrade", "Upgrade": "websocket",
-                        "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
-                        timeout=10).status_code == 403
+    assert (
+        requests.get(
+            f"{stack.settings.gateway_url}/ws",
+            headers={
+                **evil,
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+            timeout=10,
+        ).status_code
+        == 403
+    )
     allowed = api(stack, {"session": new_session(), "text": "hei"}, headers={"Origin": stack.host_page_origin})
     assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == stack.host_page_origin
 
@@ -350,6 +374,7 @@ def test_one_session_flooding_gets_one_warning_then_is_refused(stack):
 
 def test_one_address_is_limited_across_sessions(stack):
     import dataclasses
+
     from ops.processes import start_gateway, stop, wait_for_gateway
     from tests.conftest import free_port
 
@@ -358,8 +383,9 @@ def test_one_address_is_limited_across_sessions(stack):
     try:
         wait_for_gateway(settings, gateway)
         url = f"{settings.gateway_url}/api/v1/messages"
-        codes = [requests.post(url, json={"session": new_session(), "text": "hei"}, timeout=60).status_code
-                 for _ in range(5)]
+        codes = [
+            requests.post(url, json={"session": new_session(), "text": "hei"}, timeout=60).status_code for _ in range(5)
+        ]
     finally:
         stop([gateway])
     assert codes == [200, 200, 200, 429, 429]
@@ -377,13 +403,17 @@ def test_the_demo_page_and_the_widget_send_strict_security_headers(stack):
 def test_identifying_numbers_are_masked_before_they_are_stored(stack):
     session = new_session()
     fnr, email = "15108695088", "kari.nordmann@example.no"
-    reply = api(stack, {"session": session, "text": f"jeg heter Kari, fnr {fnr}, e-post {email}, hvor kan jeg teste meg?"})
+    reply = api(
+        stack, {"session": session, "text": f"jeg heter Kari, fnr {fnr}, e-post {email}, hvor kan jeg teste meg?"}
+    )
     messages = reply.json()["messages"]
     assert "fjernet det fra meldingen" in messages[0]["text"]
     assert "fastlege" in " ".join(m["text"] for m in messages)
     with sqlite3.connect(stack.settings.tracker_db) as db:
-        events = [json.loads(row[0]) for row in db.execute("select data from events where sender_id = ?",
-                                                           (sender_of(stack, session),))]
+        events = [
+            json.loads(row[0])
+            for row in db.execute("select data from events where sender_id = ?", (sender_of(stack, session),))
+        ]
     stored = json.dumps(events, ensure_ascii=False)
     assert events and fnr not in stored and email not in stored
     [said] = [event["text"] for event in events if event["event"] == "user"]

@@ -3,8 +3,10 @@
 PTB's handlers sort the updates (commands, taps, texts, the rest); a message's turn is
 bot/conversations.py's, shown here through a TelegramOutbox. Long polling by default; webhook
 mode when TELEGRAM_WEBHOOK_URL is set (every request must carry the secret token). Rasa sees
-only a keyed hash of the chat id; names, usernames and media are never passed on or stored. One chat's messages are handled in order, one at a time.
+only a keyed hash of the chat id; names, usernames and media are never passed on or stored.
+One chat's messages are handled in order, one at a time.
 """
+
 import asyncio
 import hashlib
 import hmac
@@ -17,11 +19,19 @@ from aiohttp import web
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
-                          CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from bot.channels.telegram_format import (GATEWAY_PREFIX, CallbackKeys, OutgoingMessage, telegram_messages,
-                                          to_html)
+from bot.channels.telegram_format import GATEWAY_PREFIX, CallbackKeys, OutgoingMessage, telegram_messages, to_html
 from bot.conversations import Conversations
 from bot.flood_guard import Verdict
 from bot.pseudonyms import Pseudonyms
@@ -34,9 +44,9 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-CHOSEN = "gw:chosen"           # callback data of the "✓ choice" button left after a tap
+CHOSEN = "gw:chosen"  # callback data of the "✓ choice" button left after a tap
 GROUP_REMINDER_SECONDS = 3600  # in a group, say "private chats only" at most this often
-TYPING_EVERY_SECONDS = 4.5     # Telegram shows "typing…" for about 5 s per chat action
+TYPING_EVERY_SECONDS = 4.5  # Telegram shows "typing…" for about 5 s per chat action
 
 
 TEXTS = "telegram.yml"
@@ -75,13 +85,17 @@ class TelegramOutbox:
 
 
 class TelegramChannel:
-    def __init__(self, settings: Settings, conversations: Conversations, pseudonyms: Pseudonyms,
-                 secret: str) -> None:
+    def __init__(self, settings: Settings, conversations: Conversations, pseudonyms: Pseudonyms, secret: str) -> None:
         self.settings, self.conversations, self.pseudonyms = settings, conversations, pseudonyms
         self.webhook_mode = bool(settings.telegram_webhook_url)
         self.secret = secret
-        builder = (Application.builder().token(settings.telegram_token).base_url(settings.telegram_api_url)
-                   .rate_limiter(AIORateLimiter(max_retries=5)).concurrent_updates(False))
+        builder = (
+            Application.builder()
+            .token(settings.telegram_token)
+            .base_url(settings.telegram_api_url)
+            .rate_limiter(AIORateLimiter(max_retries=5))
+            .concurrent_updates(False)
+        )
         if self.webhook_mode:
             builder = builder.updater(None)
         self.app = builder.build()
@@ -95,18 +109,20 @@ class TelegramChannel:
     def _add_handlers(self) -> None:
         # Group -1 sees every update first and stops what is not a private chat's, or too much of it.
         self.app.add_handler(TypeHandler(Update, self.admit), group=-1)
-        self.app.add_handlers([
-            MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.said("edited")),
-            CommandHandler("start", self.said("start")),
-            CommandHandler(["hjelp", "help"], self.said("help")),
-            CommandHandler(["ny", "new"], self.on_new),
-            CommandHandler(["slett", "delete"], self.said("delete_question", with_buttons="delete_buttons")),
-            MessageHandler(filters.COMMAND, self.said("unknown_command")),
-            CallbackQueryHandler(self.on_tap),
-            MessageHandler(filters.TEXT, self.on_text),
-            # stickers, photos, voice, files, locations, contacts …: never downloaded
-            MessageHandler(filters.UpdateType.MESSAGE, self.said("text_only")),
-        ])
+        self.app.add_handlers(
+            [
+                MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.said("edited")),
+                CommandHandler("start", self.said("start")),
+                CommandHandler(["hjelp", "help"], self.said("help")),
+                CommandHandler(["ny", "new"], self.on_new),
+                CommandHandler(["slett", "delete"], self.said("delete_question", with_buttons="delete_buttons")),
+                MessageHandler(filters.COMMAND, self.said("unknown_command")),
+                CallbackQueryHandler(self.on_tap),
+                MessageHandler(filters.TEXT, self.on_text),
+                # stickers, photos, voice, files, locations, contacts …: never downloaded
+                MessageHandler(filters.UpdateType.MESSAGE, self.said("text_only")),
+            ]
+        )
 
     # --- wiring into the gateway's aiohttp app ------------------------------------------------
 
@@ -147,14 +163,16 @@ class TelegramChannel:
         commands = [BotCommand(c["command"], c["description"]) for c in load(TEXTS)["commands"]]
         await self.app.bot.set_my_commands(commands)
         if self.webhook_mode:
-            await self.app.bot.set_webhook(self.settings.telegram_webhook_url, secret_token=self.secret,
-                                           allowed_updates=Update.ALL_TYPES)
+            await self.app.bot.set_webhook(
+                self.settings.telegram_webhook_url, secret_token=self.secret, allowed_updates=Update.ALL_TYPES
+            )
             await self.app.start()
             log.info("Telegram: webhook mode as @%s", self.app.bot.username)
         else:
             assert self.app.updater is not None  # built with one unless in webhook mode
-            await self.app.updater.start_polling(timeout=self.settings.telegram_poll_timeout,
-                                                 allowed_updates=Update.ALL_TYPES)
+            await self.app.updater.start_polling(
+                timeout=self.settings.telegram_poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
             await self.app.start()
             log.info("Telegram: long polling as @%s", self.app.bot.username)
 
@@ -210,8 +228,9 @@ class TelegramChannel:
         now = time.monotonic()
         if now - self.groups_told.get(chat_id, -GROUP_REMINDER_SECONDS) < GROUP_REMINDER_SECONDS:
             return
-        self.groups_told = {group: told for group, told in self.groups_told.items()
-                            if now - told < GROUP_REMINDER_SECONDS}  # only groups told within the hour
+        self.groups_told = {
+            group: told for group, told in self.groups_told.items() if now - told < GROUP_REMINDER_SECONDS
+        }  # only groups told within the hour
         self.groups_told[chat_id] = now
         await self._say(chat_id, "group_only", language)
 
@@ -219,14 +238,17 @@ class TelegramChannel:
 
     def said(self, name: str, with_buttons: str = ""):
         """A handler that answers with one of the channel's own texts."""
+
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             self._in_order(update, lambda chat_id, _sender, language: self._say(chat_id, name, language, with_buttons))
+
         return handle
 
     async def on_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async def start_over(chat_id: int, sender: str, language: str) -> None:
             if await self.conversations.restart(sender, language, self.outbox(chat_id, language)):
                 await self._say(chat_id, "start_over", language)
+
         self._in_order(update, start_over)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -260,14 +282,15 @@ class TelegramChannel:
         if title and query.message:
             try:
                 await query.edit_message_reply_markup(
-                    InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {title}", callback_data=CHOSEN)]]))
+                    InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ {title}", callback_data=CHOSEN)]])
+                )
             except BadRequest as error:  # e.g. the message is too old to edit
                 log.info("Could not mark the choice: %s", error)
 
     @staticmethod
     def _title_of(query) -> Optional[str]:
         markup = getattr(query.message, "reply_markup", None)
-        for row in (markup.inline_keyboard if markup else []):
+        for row in markup.inline_keyboard if markup else []:
             for button in row:
                 if button.callback_data == query.data:
                     return button.text
@@ -308,7 +331,11 @@ class TelegramChannel:
     async def _say(self, chat_id: int, name: str, language: str, with_buttons: str = "") -> None:
         """Sends one of the channel's own texts (content/telegram.yml, else content/gateway.yml)."""
         privacy_url = f"{self.settings.public_base}{privacy_path(language)}"
-        said = text(TEXTS, name, language, privacy_url=privacy_url) if name in load(TEXTS) else gateway_text(name, language)
+        said = (
+            text(TEXTS, name, language, privacy_url=privacy_url)
+            if name in load(TEXTS)
+            else gateway_text(name, language)
+        )
         keyboard = buttons(TEXTS, with_buttons, language) if with_buttons else []
         await self.send(chat_id, [OutgoingMessage(to_html(said), keyboard)])
 
@@ -316,7 +343,12 @@ class TelegramChannel:
         for message in messages:
             markup = None
             if message.buttons:
-                markup = InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=self.keys.data_for(b["payload"]))]
-                                               for b in message.buttons])
-            await self.app.bot.send_message(chat_id, message.html, parse_mode=ParseMode.HTML,
-                                            reply_markup=markup, link_preview_options=NO_PREVIEW)
+                markup = InlineKeyboardMarkup(
+                    [
+                        [InlineKeyboardButton(b["title"], callback_data=self.keys.data_for(b["payload"]))]
+                        for b in message.buttons
+                    ]
+                )
+            await self.app.bot.send_message(
+                chat_id, message.html, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+            )

@@ -1,4 +1,5 @@
 """Rasa's replies as Telegram messages: HTML text, inline keyboards, 4096-character pieces."""
+
 import hashlib
 import html
 import re
@@ -8,10 +9,10 @@ from typing import List, Optional
 
 from bot.replies import BotMessage, pack
 
-MAX_TEXT = 4096          # Telegram's limit for one message
+MAX_TEXT = 4096  # Telegram's limit for one message
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
-KEY_PREFIX = "k:"        # callback data that stands for a longer payload
-GATEWAY_PREFIX = "gw:"   # callback data the gateway handles itself (never sent to Rasa)
+KEY_PREFIX = "k:"  # callback data that stands for a longer payload
+GATEWAY_PREFIX = "gw:"  # callback data the gateway handles itself (never sent to Rasa)
 
 BOLD = re.compile(r"\*\*(.+?)\*\*")
 LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
@@ -52,7 +53,7 @@ def _cut(text: str, limit: int) -> List[str]:
     for separator in ("\n", " "):
         cut = text.rfind(separator, 0, limit + 1)
         if cut > 0:
-            return [text[:cut]] + _cut(text[cut + 1:], limit)
+            return [text[:cut]] + _cut(text[cut + 1 :], limit)
     return [text[:limit]] + _cut(text[limit:], limit)
 
 

@@ -1,5 +1,6 @@
 """The widget's HTTP API, for clients without a socket and for the quick exit's beacon. Every
 body is a JSON object with the session id (never in a URL: URLs end up in logs)."""
+
 import json
 from typing import Dict, List, Tuple
 
@@ -20,9 +21,13 @@ class WebApi:
     def cors_headers(self, request: web.Request) -> Dict[str, str]:
         origin = request.headers.get("Origin")
         if origin and origin.rstrip("/") in self.chat.allowed_origins:
-            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
-                    "Access-Control-Allow-Methods": "GET, POST", "Access-Control-Allow-Headers": "Content-Type",
-                    "Access-Control-Max-Age": "600"}
+            return {
+                "Access-Control-Allow-Origin": origin,
+                "Vary": "Origin",
+                "Access-Control-Allow-Methods": "GET, POST",
+                "Access-Control-Allow-Headers": "Content-Type",
+                "Access-Control-Max-Age": "600",
+            }
         return {"Vary": "Origin"}
 
     async def preflight(self, request: web.Request) -> web.Response:
@@ -73,7 +78,8 @@ class WebApi:
 
         client, conversations = self.chat.client_key(address), self.chat.conversations
         await conversations.run_in_order(
-            sender, lambda: conversations.turn(sender, to_rasa, language, EventOutbox(collect), client))
+            sender, lambda: conversations.turn(sender, to_rasa, language, EventOutbox(collect), client)
+        )
         return self.json_response(request, {"messages": seen})
 
     async def post_history(self, request: web.Request) -> web.Response:
@@ -109,10 +115,12 @@ class WebApi:
 
 def add_routes(app: web.Application, chat: WebChat) -> None:
     api = WebApi(chat)
-    app.add_routes([
-        web.post("/api/v1/messages", api.post_message),
-        web.post("/api/v1/history", api.post_history),
-        web.post("/api/v1/sessions/delete", api.delete_session),
-        web.get("/api/v1/widget-texts", api.widget_texts),
-        web.route("OPTIONS", "/api/v1/{tail:.*}", api.preflight),
-    ])
+    app.add_routes(
+        [
+            web.post("/api/v1/messages", api.post_message),
+            web.post("/api/v1/history", api.post_history),
+            web.post("/api/v1/sessions/delete", api.delete_session),
+            web.get("/api/v1/widget-texts", api.widget_texts),
+            web.route("OPTIONS", "/api/v1/{tail:.*}", api.preflight),
+        ]
+    )

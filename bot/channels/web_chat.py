@@ -3,6 +3,7 @@ its history, and a turn's output as the widget's events (the turn itself is bot/
 
 The browser keeps a random session id (sessionStorage); Rasa sees only its keyed hash.
 """
+
 import re
 import time
 import uuid
@@ -24,8 +25,8 @@ from bot.texts import gateway_text, privacy_path, text
 
 TEXTS = "web.yml"
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")  # whole string: fullmatch, so no trailing newline
-RECENT_IDS = 100               # client message ids remembered per session, to drop resends
-RECENT_SESSIONS = 10000        # sessions whose ids are remembered (a resend comes within seconds)
+RECENT_IDS = 100  # client message ids remembered per session, to drop resends
+RECENT_SESSIONS = 10000  # sessions whose ids are remembered (a resend comes within seconds)
 ADDRESS_WINDOW_SECONDS = 60
 Emit = Callable[[dict], Awaitable[None]]
 
@@ -39,8 +40,17 @@ class Refused(Exception):
 
 
 def notice_event(said: str) -> dict:
-    return {"type": "message", "message": {"id": uuid.uuid4().hex, "from": "bot", "text": said, "buttons": [],
-                                           "ts": time.time(), "notice": True}}
+    return {
+        "type": "message",
+        "message": {
+            "id": uuid.uuid4().hex,
+            "from": "bot",
+            "text": said,
+            "buttons": [],
+            "ts": time.time(),
+            "notice": True,
+        },
+    }
 
 
 class EventOutbox:
@@ -57,8 +67,18 @@ class EventOutbox:
 
     async def messages(self, messages: List[BotMessage]) -> None:
         for message in messages:
-            await self.emit({"type": "message", "message": {"id": uuid.uuid4().hex, "from": "bot", "text": message.text,
-                                                            "buttons": message.buttons, "ts": time.time()}})
+            await self.emit(
+                {
+                    "type": "message",
+                    "message": {
+                        "id": uuid.uuid4().hex,
+                        "from": "bot",
+                        "text": message.text,
+                        "buttons": message.buttons,
+                        "ts": time.time(),
+                    },
+                }
+            )
 
     async def deleted(self, confirmation: str) -> None:
         await self.emit({"type": "deleted", "text": confirmation})
@@ -71,9 +91,13 @@ class WebChat:
         self.settings, self.conversations, self.pseudonyms = settings, conversations, pseudonyms
         own = {settings.gateway_url, f"http://localhost:{settings.gateway_port}"}
         self.allowed_origins = set(settings.web_allowed_origins) or own
-        self.address_flood = SharedFloodGuard("web-address", settings.web_address_messages, ADDRESS_WINDOW_SECONDS, redis)
+        self.address_flood = SharedFloodGuard(
+            "web-address", settings.web_address_messages, ADDRESS_WINDOW_SECONDS, redis
+        )
         # history, deletes, restarts and hellos: each reads a tracker or calls Rasa
-        self.request_flood = SharedFloodGuard("web-requests", settings.web_address_requests, ADDRESS_WINDOW_SECONDS, redis)
+        self.request_flood = SharedFloodGuard(
+            "web-requests", settings.web_address_requests, ADDRESS_WINDOW_SECONDS, redis
+        )
         self.bus = PushBus(redis, self._push_here)
         self.sockets: Dict[str, Set[web.WebSocketResponse]] = {}
         self.recent_ids: "OrderedDict[str, Deque[str]]" = OrderedDict()  # most recent sessions only

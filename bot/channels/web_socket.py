@@ -1,5 +1,6 @@
 """The widget's WebSocket (/ws): a hello with the session id, then the visitor's messages and
 taps one way and the bot's events the other, pushed to every socket of the session."""
+
 import asyncio
 import json
 from typing import Dict, Optional, Tuple
@@ -10,8 +11,8 @@ from bot.channels.web_chat import Refused, WebChat, notice_event
 from bot.payloads import as_typed_text, is_button_payload
 from bot.texts import gateway_text, language_from_code
 
-MAX_FRAME = 64 * 1024          # one WebSocket frame; longer texts are refused by the size check
-MAX_PAYLOAD = 512              # a button's payload
+MAX_FRAME = 64 * 1024  # one WebSocket frame; longer texts are refused by the size check
+MAX_PAYLOAD = 512  # a button's payload
 
 
 class WebSocketChat:
@@ -38,7 +39,8 @@ class WebSocketChat:
         language = "nb"
         # A socket that never says hello is closed: it would hold a slot of its address for nothing.
         hello_by = asyncio.get_running_loop().call_later(
-            self.settings.web_hello_seconds, lambda: sender is None and asyncio.ensure_future(socket.close()))
+            self.settings.web_hello_seconds, lambda: sender is None and asyncio.ensure_future(socket.close())
+        )
         try:
             async for frame in socket:
                 if frame.type != WSMsgType.TEXT:
@@ -53,8 +55,13 @@ class WebSocketChat:
                     continue
                 if sender is None:
                     if not await self.chat.costly_allowed(request):  # a hello reads the history
-                        await socket.send_json({"type": "error", "code": "rate_limited",
-                                                "message": gateway_text("flood", language_from_code(data.get("language")))})
+                        await socket.send_json(
+                            {
+                                "type": "error",
+                                "code": "rate_limited",
+                                "message": gateway_text("flood", language_from_code(data.get("language"))),
+                            }
+                        )
                         break
                     sender, language = await self._hello(socket, data)
                     if sender is None:
@@ -90,7 +97,9 @@ class WebSocketChat:
         if kind == "ping":
             await socket.send_json({"type": "pong"})
         elif kind in ("restart", "delete", "history") and not await self.chat.costly_allowed(request):
-            await socket.send_json({"type": "error", "code": "rate_limited", "message": gateway_text("flood", language)})
+            await socket.send_json(
+                {"type": "error", "code": "rate_limited", "message": gateway_text("flood", language)}
+            )
         elif kind == "restart":
             conversations.run_in_order(sender, lambda: self.chat.restart(sender, language, out))
         elif kind == "delete":
@@ -126,7 +135,8 @@ class WebSocketChat:
             return
         client, out = self.chat.client_key(address), self.chat.outbox(sender)
         self.chat.conversations.run_in_order(
-            sender, lambda: self.chat.conversations.turn(sender, to_rasa, language, out, client))
+            sender, lambda: self.chat.conversations.turn(sender, to_rasa, language, out, client)
+        )
 
 
 def add_routes(app: web.Application, chat: WebChat) -> None:

@@ -1,4 +1,5 @@
 """Alembic environment: runs on the connection BookingStore.migrate() passes in."""
+
 from alembic import context
 
 from core.booking_store import metadata

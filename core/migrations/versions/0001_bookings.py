@@ -2,6 +2,7 @@
 
 Revision ID: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,8 +29,14 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("updated_at", sa.DateTime, nullable=False),
     )
-    op.create_index("uq_active_seat", "bookings", ["slot_start", "seat"], unique=True,
-                    sqlite_where=ACTIVE_WHERE, postgresql_where=ACTIVE_WHERE)
+    op.create_index(
+        "uq_active_seat",
+        "bookings",
+        ["slot_start", "seat"],
+        unique=True,
+        sqlite_where=ACTIVE_WHERE,
+        postgresql_where=ACTIVE_WHERE,
+    )
     op.create_index("ix_bookings_slot_start", "bookings", ["slot_start"])
 
 

@@ -4,6 +4,7 @@ guessed; a booking remembers the pseudonymised address that made it, for the boo
 
 Revision ID: 0004
 """
+
 import sqlalchemy as sa
 from alembic import op
 
