@@ -352,7 +352,9 @@ def advice_paragraphs(advice: Advice, situation: Situation, at: datetime, langua
                 )
         paragraphs.append("\n".join(lines))
         paragraphs.append(say("test_early", language))
-        paragraphs.append(say("where", language))
+        # "or with us" only for a service that takes tests itself (content/service.yml)
+        here = service_details().get("service_takes_tests", "").lower() == "true"
+        paragraphs.append(say("where_and_here" if here else "where", language))
     return paragraphs
 
 

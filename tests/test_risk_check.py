@@ -283,3 +283,19 @@ def test_hand_contact_with_symptoms_says_see_a_doctor_once_and_no_dates_below():
     ):
         text = render(advise(case, NOW, RULES), case, NOW, language)
         assert dates not in text and if_you_get not in text, text
+
+
+def test_with_us_is_said_only_by_a_service_that_takes_tests(monkeypatch, tmp_path):
+    import shutil
+
+    case = situation()
+    assert "hos oss" in render(advise(case, NOW, RULES), case, NOW, "nb")  # the pilot's service.yml says so
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    service = tmp_path / "content" / "service.yml"
+    service.write_text(
+        service.read_text(encoding="utf-8").replace("service_takes_tests: true", "service_takes_tests: false")
+    )
+    monkeypatch.setenv("CONTENT_DIR", str(tmp_path / "content"))
+    for language, words in (("nb", "hos oss"), ("en", "with us")):
+        text = render(advise(case, NOW, RULES), case, NOW, language)
+        assert words not in text and "Olafia" in text
