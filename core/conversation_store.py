@@ -35,7 +35,7 @@ class ConversationStore:
             if not sa.inspect(connection).has_table("events"):
                 return 0, 0
             row = connection.execute(
-                sa.text(f"SELECT count(DISTINCT sender_id), count(*) FROM events " f"WHERE sender_id IN ({self.IDLE})"),
+                sa.text(f"SELECT count(DISTINCT sender_id), count(*) FROM events WHERE sender_id IN ({self.IDLE})"),
                 {"cutoff": cutoff},
             ).one()
         return row[0], row[1]

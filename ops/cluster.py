@@ -250,7 +250,7 @@ def main() -> int:
         wait_for_cluster(running)
         check_private(settings.var_dir)
         print(
-            f"Ready. Load balancer: {plan.url}/ (chat page), {plan.url}/api/v1/messages, " f"{plan.url}/radgiver/",
+            f"Ready. Load balancer: {plan.url}/ (chat page), {plan.url}/api/v1/messages, {plan.url}/radgiver/",
             flush=True,
         )
         print(

@@ -71,7 +71,7 @@ def main() -> int:
             flush=True,
         )
         print(
-            f"Counsellors' page: {settings.gateway_url}/radgiver/ (set COUNSELLOR_PASSWORD_HASH, " "see README)",
+            f"Counsellors' page: {settings.gateway_url}/radgiver/ (set COUNSELLOR_PASSWORD_HASH, see README)",
             flush=True,
         )
         print(telegram_status(settings), flush=True)

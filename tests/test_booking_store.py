@@ -231,7 +231,7 @@ def test_a_booking_survives_its_postgresql_connections_being_cut(postgres_url):
     admin = sa.create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         cut = connection.execute(
-            sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity " "WHERE datname = :d"),
+            sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :d"),
             {"d": postgres_url.rsplit("/", 1)[1]},
         ).scalar()
     admin.dispose()
@@ -254,7 +254,7 @@ def test_a_week_after_the_appointment_a_booking_no_longer_points_to_a_conversati
     assert store.unlink_past_bookings(now, 7) == 0  # idempotent
     with store.engine.connect() as connection:
         rows = connection.execute(
-            sa.text("SELECT sender_id, nickname, request_key, status FROM bookings " "ORDER BY slot_start")
+            sa.text("SELECT sender_id, nickname, request_key, status FROM bookings ORDER BY slot_start")
         ).all()
     assert rows[0] == (None, None, None, "booked")  # the booking stays, unlinked
     assert store.find(kept.reference).sender_id == "pseudo-new"

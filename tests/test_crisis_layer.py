@@ -80,13 +80,13 @@ def test_crisis_buried_in_the_last_sentence_of_a_long_message_comes_first(stack)
 def test_two_questions_get_the_best_answer_and_the_offer_of_the_second(stack):
     parsed = parse(
         stack.settings,
-        "Hvor lenge etter sex må jeg vente før en hivtest er sikker? " "Og hva koster det å teste seg hos fastlegen?",
+        "Hvor lenge etter sex må jeg vente før en hivtest er sikker? Og hva koster det å teste seg hos fastlegen?",
     )
     topics = {parsed["response_selector"]["faq"]["response"]["intent_response_key"], parsed.get("second_topic")}
     assert topics == {"faq/test_window_period", "faq/test_cost"}
     replies = say(
         stack.settings,
-        "Hvor lenge etter sex må jeg vente før en hivtest er sikker? " "Og hva koster det å teste seg hos fastlegen?",
+        "Hvor lenge etter sex må jeg vente før en hivtest er sikker? Og hva koster det å teste seg hos fastlegen?",
     )
     offer = replies[-1]
     assert offer["text"] == "Les også:"
