@@ -17,12 +17,13 @@ from services.internal_secrets import ACTION_HEADER, ACTION_SECRET_ENV
 
 
 def tracker_store(settings: Settings) -> dict:
+    # Rasa's SQL store, retrying on lost connections, service details filled (services/tracker_store.py)
+    store = "services.tracker_store.ResilientSQLTrackerStore"
     if not settings.tracker_store_url:
-        return {"type": "SQL", "dialect": "sqlite", "db": str(settings.tracker_db)}
+        return {"type": store, "dialect": "sqlite", "db": str(settings.tracker_db)}
     url = make_url(settings.tracker_store_url)
-    # Rasa's SQL store, retrying on lost connections (services/tracker_store.py)
     config = {
-        "type": "services.tracker_store.ResilientSQLTrackerStore",
+        "type": store,
         "dialect": url.get_backend_name(),
         "url": url.host,
         "port": url.port,
