@@ -25,6 +25,11 @@ class Redacted:
     found: Set[str] = field(default_factory=set)  # which kinds were masked: id_number, email, phone
 
 
+def _new_mobile(number: phonenumbers.PhoneNumber) -> bool:
+    national = str(number.national_number)
+    return number.country_code == 47 and len(national) == 8 and national[0] in "49"
+
+
 def redact(text: str, phone_expected: bool = False) -> Redacted:
     found: Set[str] = set()
 
@@ -39,8 +44,11 @@ def redact(text: str, phone_expected: bool = False) -> Redacted:
     if emails:
         found.add("email")
     if not phone_expected:
-        # From the end, so earlier positions stay valid while replacing.
-        for match in reversed(list(phonenumbers.PhoneNumberMatcher(text, "NO", leniency=phonenumbers.Leniency.VALID))):
+        # A number in any allocated range, or a Norwegian mobile number (eight digits from 4 or 9)
+        # where the library's table of allocated blocks lags behind new series: 4536 0000 too.
+        matches = phonenumbers.PhoneNumberMatcher(text, "NO", leniency=phonenumbers.Leniency.POSSIBLE)
+        phones = [m for m in matches if phonenumbers.is_valid_number(m.number) or _new_mobile(m.number)]
+        for match in reversed(phones):  # from the end, so earlier positions stay valid while replacing
             text = text[: match.start] + MASKS["phone"] + text[match.end :]
             found.add("phone")
     return Redacted(text, found)
