@@ -35,13 +35,11 @@ MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ACCOUNT, LOCKOUT_SECONDS = 5, 20, 15 
 UNKNOWN_USER = "(ukjent)"
 CHANNELS = {"in_person": "oppmøte", "phone": "telefon", "chat": "chat"}
 STATUSES = {"done": "done", "no-show": "no_show", "cancel": "cancelled"}
-SECURITY_HEADERS = {
+# The page's own policy (inline styles, its forms); the other headers are bot/http_guard.py's.
+PAGE_POLICY = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
+    )
 }
 # The pages' HTML (bot/templates/counsellor/), escaped by Jinja2 wherever a value goes in.
 TEMPLATES = Environment(
@@ -124,7 +122,7 @@ class CounsellorPage:
     @staticmethod
     def _page(template: str, status: int = 200, **values) -> web.Response:
         document = TEMPLATES.get_template(template).render(**values)
-        return web.Response(text=document, content_type="text/html", status=status, headers=SECURITY_HEADERS)
+        return web.Response(text=document, content_type="text/html", status=status, headers=PAGE_POLICY)
 
     async def login_form(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)

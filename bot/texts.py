@@ -18,6 +18,11 @@ def privacy_path(language: str) -> str:
     return "/privacy" if language == "en" else "/personvern"
 
 
+def privacy_url(public_base: str, language: str) -> str:
+    """The privacy page's full address in the language, for links in the channels' texts."""
+    return f"{public_base}{privacy_path(language)}"
+
+
 def text(file: str, name: str, language: str, **values: object) -> str:
     """The text `name` of a content file, with {service_phone} etc. and any `values` filled in."""
     return text_in(load(file)[name], language).format_map({**service_details(), **values})

@@ -37,7 +37,7 @@ from bot.flood_guard import Verdict
 from bot.pseudonyms import Pseudonyms
 from bot.replies import BotMessage
 from bot.settings import Settings
-from bot.texts import buttons, gateway_text, language_from_code, privacy_path, text
+from bot.texts import buttons, gateway_text, language_from_code, privacy_url, text
 from core.content import load
 
 log = logging.getLogger(__name__)
@@ -330,12 +330,8 @@ class TelegramChannel:
 
     async def _say(self, chat_id: int, name: str, language: str, with_buttons: str = "") -> None:
         """Sends one of the channel's own texts (content/telegram.yml, else content/gateway.yml)."""
-        privacy_url = f"{self.settings.public_base}{privacy_path(language)}"
-        said = (
-            text(TEXTS, name, language, privacy_url=privacy_url)
-            if name in load(TEXTS)
-            else gateway_text(name, language)
-        )
+        link = privacy_url(self.settings.public_base, language)
+        said = text(TEXTS, name, language, privacy_url=link) if name in load(TEXTS) else gateway_text(name, language)
         keyboard = buttons(TEXTS, with_buttons, language) if with_buttons else []
         await self.send(chat_id, [OutgoingMessage(to_html(said), keyboard)])
 

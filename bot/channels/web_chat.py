@@ -21,7 +21,7 @@ from bot.rasa_client import RasaUnavailable
 from bot.replies import BotMessage
 from bot.settings import Settings
 from bot.shared_state import PushBus, SharedFloodGuard
-from bot.texts import gateway_text, privacy_path, text
+from bot.texts import gateway_text, privacy_url, text
 
 TEXTS = "web.yml"
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")  # whole string: fullmatch, so no trailing newline
@@ -162,7 +162,7 @@ class WebChat:
     # --- what the widget shows ------------------------------------------------------------------------
 
     def welcome(self, language: str) -> dict:
-        welcome = text(TEXTS, "welcome", language, privacy_url=f"{self.settings.public_base}{privacy_path(language)}")
+        welcome = text(TEXTS, "welcome", language, privacy_url=privacy_url(self.settings.public_base, language))
         return {"id": "welcome", "from": "bot", "text": welcome, "buttons": [], "ts": None}
 
     async def history(self, sender: str, language: str) -> List[dict]:
