@@ -11,6 +11,8 @@ from typing import Set
 import phonenumbers
 from stdnum.no import fodselsnummer
 
+from core.phone_numbers import MOBILE, in_norwegian_range
+
 # Eleven digits, also written as a date and a number ("15.03.85 101 90", "150385-10190"); only
 # those that pass the control digits are masked.
 _SEP = r"[ .-]?"
@@ -23,11 +25,6 @@ MASKS = {"id_number": "[fødselsnummer]", "email": "[e-post]", "phone": "[telefo
 class Redacted:
     text: str
     found: Set[str] = field(default_factory=set)  # which kinds were masked: id_number, email, phone
-
-
-def _new_mobile(number: phonenumbers.PhoneNumber) -> bool:
-    national = str(number.national_number)
-    return number.country_code == 47 and len(national) == 8 and national[0] in "49"
 
 
 def redact(text: str, phone_expected: bool = False) -> Redacted:
@@ -47,7 +44,7 @@ def redact(text: str, phone_expected: bool = False) -> Redacted:
         # A number in any allocated range, or a Norwegian mobile number (eight digits from 4 or 9)
         # where the library's table of allocated blocks lags behind new series: 4536 0000 too.
         matches = phonenumbers.PhoneNumberMatcher(text, "NO", leniency=phonenumbers.Leniency.POSSIBLE)
-        phones = [m for m in matches if phonenumbers.is_valid_number(m.number) or _new_mobile(m.number)]
+        phones = [m for m in matches if phonenumbers.is_valid_number(m.number) or in_norwegian_range(m.number, MOBILE)]
         for match in reversed(phones):  # from the end, so earlier positions stay valid while replacing
             text = text[: match.start] + MASKS["phone"] + text[match.end :]
             found.add("phone")

@@ -18,6 +18,16 @@ _HANDLE = re.compile(rf"\[telefon ([a-z]{{{HANDLE_LENGTH}}})\]")
 _NUMBER_SPAN = re.compile(r"\+?\d[\d\s().-]*\d")
 
 
+LANDLINE_OR_MOBILE, MOBILE = "23456789", "49"  # first digit of eight in Norway's number plan
+
+
+def in_norwegian_range(number: phonenumbers.PhoneNumber, first_digits: str = LANDLINE_OR_MOBILE) -> bool:
+    """Eight digits in a Norwegian range (2-7 landline, 4 and 9 mobile). Not "is_valid_number":
+    its table of allocated blocks lags behind new mobile series."""
+    national = str(number.national_number)
+    return number.country_code == 47 and len(national) == 8 and national[0] in first_digits
+
+
 def norwegian_phone(text: str) -> Optional[str]:
     """A Norwegian number written by a user, formatted for the counsellor; None if not one."""
     digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
@@ -27,10 +37,7 @@ def norwegian_phone(text: str) -> Optional[str]:
         number = phonenumbers.parse(digits, "NO")
     except phonenumbers.NumberParseException:
         return None
-    national = str(number.national_number)
-    # Eight digits in a Norwegian range (2-7 landline, 4 and 9 mobile). Not "is_valid_number":
-    # its table of allocated blocks lags behind new mobile series, and a caller is never refused.
-    if number.country_code != 47 or len(national) != 8 or national[0] not in "23456789":
+    if not in_norwegian_range(number):  # a caller is never refused for a new series
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
