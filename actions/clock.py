@@ -9,29 +9,9 @@ happens on a Tuesday evening. The file is read at every call, so a test can chan
 between conversations without a restart; an empty or missing file means real time.
 """
 
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Optional
+from datetime import datetime
 
-
-class Clock:
-    def __init__(self, file: Optional[Path] = None) -> None:
-        self.file = file
-
-    def now(self) -> datetime:
-        """Now, timezone-aware (UTC unless the clock file says otherwise)."""
-        if self.file:
-            try:
-                text = self.file.read_text(encoding="utf-8").strip()
-            except FileNotFoundError:
-                text = ""
-            if text:
-                moment = datetime.fromisoformat(text)
-                if moment.tzinfo is None:
-                    raise ValueError(f"{self.file}: the clock needs a UTC offset, e.g. +01:00")
-                return moment
-        return datetime.now(timezone.utc)
-
+from core.clock import Clock
 
 _clock = Clock()  # real time until the action server sets its own
 

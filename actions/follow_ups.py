@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import has_answer
 from actions.crisis_context import crisis_frame
+from actions.handoff_request import ask_for_counsellor
 from core.content import language_of, load, service_details, text_in
 from core.intents import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
 
@@ -94,8 +95,8 @@ class ActionInformOutsideForm(Action):
 
 
 class ActionTalkToHuman(Action):
-    """ "Kan jeg snakke med noen på telefon?" is a booking; "snakke med et menneske" gets the
-    honest answer (no live chat yet) and the offer of a booking."""
+    """ "Kan jeg snakke med noen på telefon?" is a booking; "snakke med et menneske" asks the
+    gateway for a counsellor in this chat (actions/handoff_request.py)."""
 
     def name(self) -> Text:
         return "action_talk_to_human"
@@ -109,7 +110,7 @@ class ActionTalkToHuman(Action):
             dispatcher.utter_message(text=filled(text_in(today, language), language))
         if choice_in((tracker.latest_message or {}).get("text") or "").wanted:
             return [FollowupAction("booking_form")]
-        dispatcher.utter_message(response="utter_talk_to_human")
+        ask_for_counsellor(dispatcher, tracker)
         return []
 
 

@@ -18,6 +18,7 @@ from actions.booking_form import BOOKING_SLOTS, MANAGE_SLOTS
 from actions.crisis_context import crisis_reminder
 from actions.follow_ups import ActionFollowUp
 from actions.form_reading import MISSES_KEY
+from actions.handoff_request import ask_for_counsellor
 from actions.languages import ActionLanguageChanged
 from actions.risk_check import RISK_SLOTS
 from actions.risk_check import say as risk_say
@@ -25,7 +26,6 @@ from core.content import buttons_in, language_of, latest_intent, load, text_in
 from core.intents import FOLLOW_UP_INTENT
 
 REPLIES = {  # intent -> the response that answers it inside a form
-    "talk_to_human": "utter_talk_to_human",
     "out_of_scope": "utter_out_of_scope",
     "bot_challenge": "utter_bot_challenge",
 }
@@ -64,7 +64,9 @@ class ActionReplyInForm(Action):
             return []
         if intent == "change_language":
             return await ActionLanguageChanged().run(dispatcher, tracker, domain)
-        if intent == "thanks":
+        if intent == "talk_to_human":
+            ask_for_counsellor(dispatcher, tracker)
+        elif intent == "thanks":
             dispatcher.utter_message(text=text_in(texts()["thanks"], language_of(tracker)))
         elif intent in REPLIES:
             dispatcher.utter_message(response=REPLIES[intent])

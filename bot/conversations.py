@@ -16,19 +16,25 @@ from bot.chat_queues import ChatQueues
 from bot.emoji_words import meaning as emoji_meaning
 from bot.flood_guard import Verdict
 from bot.forgetting import Forgetting, asks_to_forget
+from bot.handoff import Handoffs, handoff_request_in
 from bot.rasa_client import RasaUnavailable
 from bot.relay import Relay
 from bot.replies import BotMessage, pack
 from bot.shared_state import SharedFloodGuard
 from bot.texts import gateway_text
 from bot.turn_order import TurnOrder
+from core.handoff_store import ChatMessage
+from core.protocol import HANDOFF_MARKER
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
 
 
 class Outbox(Protocol):
-    """How one channel shows the bot's side of one conversation."""
+    """How one channel shows the bot's (and a counsellor's) side of one conversation."""
+
+    channel_name: str  # "web", "telegram": the handoff store keeps it
+    reply_to: str  # where a counsellor's words go outside the visitor's turn ("" when the sender says it)
 
     async def typing(self, on: bool) -> None: ...
 
@@ -40,12 +46,21 @@ class Outbox(Protocol):
     async def deleted(self, confirmation: str) -> None:
         """The conversation is gone; `confirmation` says what was deleted."""
 
+    async def counsellor(self, message: ChatMessage, name: str) -> None:
+        """A counsellor's words in a live chat (bot/handoff.py); `name` is their display name or ""."""
+
 
 class Conversations:
     def __init__(
-        self, relay: Relay, forgetting: Forgetting, flood_messages: int, flood_window_seconds: float, redis=None
+        self,
+        relay: Relay,
+        forgetting: Forgetting,
+        flood_messages: int,
+        flood_window_seconds: float,
+        redis=None,
+        handoffs: Optional[Handoffs] = None,
     ) -> None:
-        self.relay, self.forgetting = relay, forgetting
+        self.relay, self.forgetting, self.handoffs = relay, forgetting, handoffs
         self.queues = ChatQueues(TurnOrder(redis))
         self.flood = SharedFloodGuard("conversation", flood_messages, flood_window_seconds, redis)
         self._on_forget: List[Callable[[str], None]] = []
@@ -79,7 +94,10 @@ class Conversations:
     # --- turns --------------------------------------------------------------------------------------
 
     async def turn(self, sender: str, text: str, language: str, out: Outbox, client: str = "") -> None:
-        """Passes one message (typed text or a button's payload) to Rasa and shows what the user should see."""
+        """Passes one message (typed text or a button's payload) to Rasa and shows what the user should
+        see; while the conversation is with a counsellor (or waits for one), to the counsellor instead."""
+        if self.handoffs is not None and await self._for_counsellor(sender, text, language, out):
+            return
         if not any(character.isalnum() for character in text):
             emoji = emoji_meaning(text)  # 👍 is "ja", 😢 gets a kind answer, the rest "only words"
             if not emoji.words:
@@ -89,9 +107,29 @@ class Conversations:
         replies = await self._deliver(sender, text, language, out, client)
         if replies is None:
             return
+        request = handoff_request_in(replies) if self.handoffs is not None else None
+        if request is not None:
+            # the bot's words before the request (a crisis's numbers come first), then the queue;
+            # what a form would ask after it waits until the chat is over
+            await out.messages(pack(replies[:request]))
+            assert self.handoffs is not None
+            await self.handoffs.requested(sender, language, replies[request]["custom"][HANDOFF_MARKER] or {}, out)
+            return
         await out.messages(pack(replies))
         if asks_to_forget(replies):
             await self.forget(sender, language, out)
+
+    async def _for_counsellor(self, sender: str, text: str, language: str, out: Outbox) -> bool:
+        """True when the message was the live chat's (or the anonymous feedback tap) and Rasa must not see it."""
+        assert self.handoffs is not None
+        handoff = await self.handoffs.open_for(sender)
+        if handoff is None:
+            return await self.handoffs.took_feedback(sender, text, language, out)
+        if self.handoffs.asks_to_delete(text):
+            await self.delete(sender, language, out)
+        else:
+            await self.handoffs.visitor_says(handoff, text, language, out)
+        return True
 
     async def restart(self, sender: str, language: str, out: Outbox) -> bool:
         """Starts the conversation over in Rasa; False (and the user told) when Rasa stayed away."""
@@ -109,6 +147,8 @@ class Conversations:
         await self.forget(sender, language, out)
 
     async def forget(self, sender: str, language: str, out: Outbox) -> None:
+        if self.handoffs is not None:
+            await self.handoffs.forget(sender)  # the human transcript goes too
         confirmation = await self.forgetting.forget_and_confirm(sender, language)
         self.relay.forget(sender)
         await self.flood.forget(sender)

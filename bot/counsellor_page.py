@@ -1,6 +1,9 @@
-"""The counsellors' page: today's and this week's bookings, behind a login. Plain HTML, no JavaScript.
+"""The counsellors' page behind its login: the live chat console (bot/console.py) and today's
+and this week's bookings.
 
-Every form carries a CSRF token bound to the session; the session cookie is HttpOnly and
+Accounts and logins are in the database (core/counsellor_accounts.py), so every replica serves
+every counsellor and a restart logs nobody out. Every form carries a CSRF token bound to the
+login; the session cookie is HttpOnly and
 SameSite=Strict (and Secure unless COOKIE_SECURE=0 for local http) and expires after
 COUNSELLOR_SESSION_SECONDS (8 hours). The login form has its own CSRF token (a SameSite=Strict
 cookie matched by a hidden field) and an Origin check, so no other site can post to it. Five
@@ -11,22 +14,25 @@ kept), and every booking shown or changed go to the audit log.
 """
 
 import asyncio
+import functools
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Awaitable, Callable, Dict, List, Optional
 from urllib.parse import urlparse
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader
 
 from bot.client_address import client_address
-from bot.passwords import verify_password
+from bot.passwords import hash_password, verify_password
 from core.audit_log import AuditLog
 from core.availability import Schedule
 from core.booking_store import BookingStore, NotFound, SlotTaken
 from core.content import load
+from core.counsellor_accounts import CounsellorAccounts
+from core.dates import WEEKDAY_NAMES
 
 SESSION_COOKIE = "radgiver_session"
 LOGIN_COOKIE = "radgiver_login"  # the login form's CSRF token
@@ -35,11 +41,16 @@ MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ACCOUNT, LOCKOUT_SECONDS = 5, 20, 15 
 UNKNOWN_USER = "(ukjent)"
 CHANNELS = {"in_person": "oppmøte", "phone": "telefon", "chat": "chat"}
 STATUSES = {"done": "done", "no-show": "no_show", "cancel": "cancelled"}
-# The page's own policy (inline styles, its forms); the other headers are bot/http_guard.py's.
+# The page's own policy (inline styles, its script and socket, its forms); the other headers are
+# bot/http_guard.py's. Referrer-Policy "same-origin" instead of the baseline's "no-referrer": under
+# "no-referrer" a browser sends "Origin: null" with a form, and the login's Origin check (rightly)
+# refuses it; "same-origin" still tells other sites nothing.
 PAGE_POLICY = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-    )
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self';"
+        " form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
 }
 # The pages' HTML (bot/templates/counsellor/), escaped by Jinja2 wherever a value goes in.
 TEMPLATES = Environment(
@@ -48,6 +59,37 @@ TEMPLATES = Environment(
     keep_trailing_newline=True,
 )
 ACTIONS = (("done", "Gjennomført"), ("no-show", "Møtte ikke"), ("cancel", "Avlys"))
+
+
+def _day_name(day: date) -> str:
+    """ "onsdag 02.12" (the page is Norwegian whatever the server's locale)."""
+    return f"{WEEKDAY_NAMES['nb'][day.weekday()]} {day:%d.%m}"
+
+
+def _local_time(moment: datetime) -> str:
+    return f"{_day_name(moment.date())} {moment:%H:%M}"
+
+
+def _day_filter(value: str) -> Optional[date]:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _typed_time(value: str) -> Optional[datetime]:
+    """The date-and-time picker's "2026-12-03T10:00", or the older typed "2026-12-03 10:00"."""
+    for shape in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(value.strip(), shape)
+        except ValueError:
+            continue
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
 
 
 class CounsellorPage:
@@ -59,13 +101,26 @@ class CounsellorPage:
         secure_cookie: bool = True,
         session_seconds: float = SESSION_SECONDS,
         trusted_proxies: tuple = (),
+        accounts: Optional[CounsellorAccounts] = None,
     ) -> None:
-        self.store, self.user, self.password_hash = store, user, password_hash
+        """`user` and `password_hash` (COUNSELLOR_USER, COUNSELLOR_PASSWORD_HASH) create or refresh
+        one supervisor account at start; the others are made with `python -m bot.counsellors`."""
+        self.store = store
+        self.accounts = accounts or CounsellorAccounts(store.engine)
+        if user and password_hash:
+            existing = self.accounts.get(user)
+            self.accounts.save(
+                user,
+                password_hash,
+                role=existing.role if existing else "supervisor",
+                display_name=existing.display_name if existing else "",
+                max_chats=existing.max_chats if existing else 2,
+            )
         self.trusted_proxies = trusted_proxies
         self.audit = AuditLog(store.engine)
         self.session_seconds = session_seconds
         self.secure_cookie = secure_cookie
-        self.sessions: Dict[str, dict] = {}
+        self.on_logout: List[Callable[[str], Awaitable[None]]] = []  # the console marks the counsellor away
         self.lock_recorded: Dict[str, float] = {}  # address → when its lockout was last audited
 
     def routes(self) -> list:
@@ -80,10 +135,14 @@ class CounsellorPage:
 
     # --- sessions ---------------------------------------------------------------------------
     def _session(self, request: web.Request) -> Optional[dict]:
-        session = self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
-        if session and session["expires"] > time.time():
-            return session
-        return None
+        login = self.accounts.login_of(request.cookies.get(SESSION_COOKIE, ""))
+        if login is None:
+            return None
+        return {"user": login.account.name, "csrf": login.csrf, "account": login.account}
+
+    def logged_in(self, request: web.Request) -> Optional[dict]:
+        """The login of the request's cookie (the console's socket asks), or None."""
+        return self._session(request)
 
     def _require(self, request: web.Request, form: Optional[dict] = None) -> dict:
         session = self._session(request)
@@ -93,15 +152,14 @@ class CounsellorPage:
             raise web.HTTPForbidden(text="Ugyldig skjema (CSRF). Last siden på nytt.")
         return session
 
-    def _locked(self, address: str) -> bool:
+    def _locked(self, address: str, user: str) -> bool:
         since = datetime.now(timezone.utc) - timedelta(seconds=LOCKOUT_SECONDS)
-        return (
-            self.store.count_failed("login_address", address[:64], since) >= MAX_FAILURES_PER_ADDRESS
-            or self.store.count_failed("login_account", self.user[:64], since) >= MAX_FAILURES_PER_ACCOUNT
+        return self.store.count_failed("login_address", address[:64], since) >= MAX_FAILURES_PER_ADDRESS or (
+            bool(user) and self.store.count_failed("login_account", user[:64], since) >= MAX_FAILURES_PER_ACCOUNT
         )
 
-    def _failed(self, address: str, known_user: bool) -> None:
-        keys = [("login_address", address[:64])] + ([("login_account", self.user[:64])] if known_user else [])
+    def _failed(self, address: str, user: str) -> None:
+        keys = [("login_address", address[:64])] + ([("login_account", user[:64])] if user else [])
         self.store.record_failed(keys, datetime.now(timezone.utc), timedelta(seconds=LOCKOUT_SECONDS))
 
     def _audit_lockout_once(self, actor: str, address: str) -> None:
@@ -144,26 +202,25 @@ class CounsellorPage:
         token = request.cookies.get(LOGIN_COOKIE, "")
         if not self._same_origin(request) or not token or not secrets.compare_digest(str(form.get("csrf", "")), token):
             raise web.HTTPForbidden(text="Ugyldig skjema (CSRF). Last innloggingssiden på nytt.")
-        known_user = secrets.compare_digest(str(form.get("user", "")).encode(), self.user.encode())
-        actor = self.user if known_user else UNKNOWN_USER
-        if self._locked(address):
+        account = self.accounts.get(str(form.get("user", ""))[:64])
+        known_user = account is not None and not account.disabled
+        user = account.name if account is not None and known_user else ""
+        actor = user or UNKNOWN_USER
+        if self._locked(address, user):
             self._audit_lockout_once(actor, address)
             return await self.login_form(request, "For mange forsøk. Vent 15 minutter.", 429)
         # Argon2 takes ~150 ms of CPU: in a thread, so the chats on this gateway do not wait.
-        password_ok = bool(self.password_hash) and await asyncio.get_running_loop().run_in_executor(
-            None, verify_password, str(form.get("password", "")), self.password_hash
+        # An unknown name is checked against a dummy hash, so the answer takes as long.
+        stored = account.password_hash if account is not None and known_user else dummy_hash()
+        password_ok = await asyncio.get_running_loop().run_in_executor(
+            None, verify_password, str(form.get("password", "")), stored
         )
         if not (known_user and password_ok):
-            self._failed(address, known_user)
+            self._failed(address, user)
             self.audit.record(actor, "login_failed", address=address)
             return await self.login_form(request, "Feil brukernavn eller passord.", 401)
-        self.audit.record(self.user, "login", address=address)
-        token = secrets.token_urlsafe(32)
-        self.sessions[token] = {
-            "csrf": secrets.token_urlsafe(32),
-            "expires": time.time() + self.session_seconds,
-            "user": self.user,
-        }
+        self.audit.record(user, "login", address=address)
+        token = self.accounts.log_in(user, timedelta(seconds=self.session_seconds))
         response = web.HTTPSeeOther("/radgiver/")
         response.set_cookie(
             SESSION_COOKIE,
@@ -179,7 +236,9 @@ class CounsellorPage:
     async def logout(self, request: web.Request) -> web.Response:
         session = self._require(request, dict(await request.post()))
         self.audit.record(session["user"], "logout")
-        self.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        self.accounts.log_out(request.cookies.get(SESSION_COOKIE, ""))
+        for logged_out in self.on_logout:
+            await logged_out(session["user"])
         raise web.HTTPSeeOther("/radgiver/login")
 
     async def bookings(self, request: web.Request) -> web.Response:
@@ -188,10 +247,17 @@ class CounsellorPage:
         now = datetime.now(timezone.utc).astimezone(plan.timezone)
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         shown = self.store.bookings_between(today, today + timedelta(days=7), statuses=("booked", "blocked"))
+        day, channel = _day_filter(request.query.get("dag", "")), request.query.get("kanal", "")
+        shown = [
+            booking
+            for booking in shown
+            if (day is None or booking.slot_start.astimezone(plan.timezone).date() == day)
+            and (channel not in CHANNELS or booking.channel == channel)
+        ]
         self.audit.record(session["user"], "viewed", [booking.reference for booking in shown])
         rows = [
             {
-                "time": f"{booking.slot_start.astimezone(plan.timezone):%a %d.%m %H:%M}",
+                "time": _local_time(booking.slot_start.astimezone(plan.timezone)),
                 "reference": booking.reference,
                 "channel": CHANNELS.get(booking.channel, booking.channel),
                 "blocked": booking.status == "blocked",
@@ -201,11 +267,17 @@ class CounsellorPage:
         ]
         return self._page(
             "bookings.html",
-            title="Bestillinger i dag og denne uka",
+            title="Rådgivere: chat og bestillinger",
             rows=rows,
             actions=ACTIONS,
             csrf=session["csrf"],
             notice=request.query.get("melding", ""),
+            days=[(today + timedelta(days=offset)).date() for offset in range(7)],
+            day_names={d: _day_name(d) for d in [(today + timedelta(days=o)).date() for o in range(7)]},
+            chosen_day=day,
+            channels=CHANNELS,
+            chosen_channel=channel if channel in CHANNELS else "",
+            earliest=f"{today:%Y-%m-%dT00:00}",
         )
 
     async def change_booking(self, request: web.Request) -> web.Response:
@@ -225,12 +297,10 @@ class CounsellorPage:
         form = dict(await request.post())
         session = self._require(request, form)
         plan = Schedule.from_config(load("booking.yml"))
-        try:
-            start = datetime.strptime(str(form.get("start", "")).strip(), "%Y-%m-%d %H:%M").replace(
-                tzinfo=plan.timezone
-            )
-        except ValueError:
+        start = _typed_time(str(form.get("start", "")))
+        if start is None:
             raise web.HTTPSeeOther("/radgiver/?melding=Ugyldig+tid")
+        start = start.replace(tzinfo=plan.timezone)
         if not plan.is_slot(start):
             raise web.HTTPSeeOther("/radgiver/?melding=Ikke+en+ledig+timestart")
         try:

@@ -9,9 +9,11 @@ import logging
 from aiohttp import web
 
 from bot.channels.web import WebChannel
+from bot.console import Console
 from bot.conversations import Conversations
 from bot.counsellor_page import CounsellorPage
 from bot.forgetting import Forgetting
+from bot.handoff import Handoffs
 from bot.http_guard import guard
 from bot.pseudonyms import Pseudonyms, load_secret
 from bot.rasa_client import RasaClient
@@ -20,6 +22,7 @@ from bot.retention import apply_retention
 from bot.shared_state import connect
 from core.booking_store import BookingStore
 from core.conversation_store import ConversationStore, tracker_store_url
+from core.handoff_store import HandoffStore
 from core.settings import Settings, load_settings
 
 log = logging.getLogger("bot.gateway")
@@ -118,9 +121,11 @@ def create_app(settings: Settings) -> web.Application:
             await redis.close()
 
         app.on_cleanup.append(close_redis)
+    handoffs = Handoffs(HandoffStore(store.engine), page.accounts, settings.handoff, page.audit)
     conversations = Conversations(
-        relay, Forgetting(stored, store), settings.flood_messages, settings.flood_window_seconds, redis
+        relay, Forgetting(stored, store), settings.flood_messages, settings.flood_window_seconds, redis, handoffs
     )
+    Console(page, handoffs, relay.rasa, redis).attach(app)
     web_channel = WebChannel(settings, conversations, pseudonyms, redis)
     guard(app, web_channel.chat.allowed_origins)
     web_channel.attach(app)

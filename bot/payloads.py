@@ -12,6 +12,7 @@ from typing import FrozenSet
 
 import yaml
 
+from core.protocol import FEEDBACK_PAYLOADS
 from core.settings import PROJECT_ROOT
 
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,64})(?P<entities>\{.*\})?$", re.DOTALL)
@@ -24,6 +25,8 @@ def domain_intents() -> FrozenSet[str]:
 
 
 def is_button_payload(payload: str) -> bool:
+    if payload in FEEDBACK_PAYLOADS:  # the gateway's own buttons (never passed to Rasa)
+        return True
     found = _PAYLOAD.match(payload or "")
     if not found or found["intent"] not in domain_intents():
         return False

@@ -2,7 +2,9 @@
 (core/settings.py, the one place that says them all): conversations idle for
 CONVERSATION_RETENTION_DAYS (default 30); booking phone numbers, and what links a booking to a
 conversation, some days after the appointment (phone_retention_days in content/booking.yml);
-counsellors' audit log entries older than AUDIT_RETENTION_DAYS (default 365).
+live chats with a counsellor (their human transcript) CONVERSATION_RETENTION_DAYS after they
+ended (an open one waits for its end: it is never cut off mid-chat); counsellors' audit log
+entries older than AUDIT_RETENTION_DAYS (default 365).
 Idempotent; the gateway runs it every hour, and it can be run by hand:
 
     .venv/bin/python -m bot.retention --dry-run    # prints what it would delete
@@ -19,6 +21,7 @@ from typing import Optional
 from core.audit_log import AuditLog
 from core.booking_store import BookingStore
 from core.conversation_store import ConversationStore, tracker_store_url
+from core.handoff_store import HandoffStore
 from core.settings import Retention, load_settings, phone_retention_days
 
 log = logging.getLogger(__name__)
@@ -32,15 +35,17 @@ class RetentionReport:
     phones: int
     unlinked: int = 0
     audit_entries: int = 0
+    live_chats: int = 0
 
     def __bool__(self) -> bool:
         """True when anything was (or, in a dry run, would be) deleted."""
-        return any((self.conversations, self.phones, self.unlinked, self.audit_entries))
+        return any((self.conversations, self.phones, self.unlinked, self.audit_entries, self.live_chats))
 
     def __str__(self) -> str:
         return (
             f"{self.conversations} conversations ({self.events} events), {self.phones} phone numbers, "
-            f"{self.unlinked} bookings unlinked from conversations, {self.audit_entries} audit log entries"
+            f"{self.unlinked} bookings unlinked from conversations, {self.audit_entries} audit log entries, "
+            f"{self.live_chats} live chats with their transcripts"
         )
 
 
@@ -62,7 +67,8 @@ def apply_retention(
     phones = bookings.erase_expired_phones(moment, phone_days, dry_run=dry_run)
     unlinked = bookings.unlink_past_bookings(moment, phone_days, dry_run=dry_run)
     audit = AuditLog(bookings.engine).delete_before(moment - timedelta(days=audit_days), dry_run=dry_run)
-    return RetentionReport(idle, events, phones, unlinked, audit)
+    chats = HandoffStore(bookings.engine).delete_ended_before(moment - timedelta(days=retention_days), dry_run=dry_run)
+    return RetentionReport(idle, events, phones, unlinked, audit, chats)
 
 
 def main() -> int:

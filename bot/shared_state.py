@@ -22,6 +22,7 @@ from bot.flood_guard import FloodGuard, Verdict
 log = logging.getLogger(__name__)
 PREFIX = "radgivning:gateway"
 PUSH_CHANNEL = f"{PREFIX}:push"
+CONSOLE_CHANNEL = f"{PREFIX}:console"  # the counsellors' live console (bot/console.py)
 WARN_EVERY_SECONDS = 60
 
 # A sliding window in one atomic step: drop old entries; accept (and clear the warning) while
@@ -90,10 +91,10 @@ Deliver = Callable[[str, dict], Awaitable[None]]
 
 
 class PushBus:
-    """Sends an event to a visitor's open sockets, on whichever replica they are."""
+    """Sends an event to a visitor's (or a counsellor's) open sockets, on whichever replica they are."""
 
-    def __init__(self, redis: Optional[aioredis.Redis], deliver_here: Deliver) -> None:
-        self.redis, self.deliver_here = redis, deliver_here
+    def __init__(self, redis: Optional[aioredis.Redis], deliver_here: Deliver, channel: str = PUSH_CHANNEL) -> None:
+        self.redis, self.deliver_here, self.channel = redis, deliver_here, channel
         self.warner = Warner()
         self._listener: Optional[asyncio.Task] = None
 
@@ -102,7 +103,7 @@ class PushBus:
             await self.deliver_here(sender, event)
             return
         try:
-            await self.redis.publish(PUSH_CHANNEL, json.dumps({"sender": sender, "event": event}))
+            await self.redis.publish(self.channel, json.dumps({"sender": sender, "event": event}))
         except (RedisError, OSError) as error:
             self.warner.warn("pushes reach only the sockets open on this gateway", error)
             await self.deliver_here(sender, event)
@@ -121,7 +122,7 @@ class PushBus:
         while True:
             try:
                 pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-                await pubsub.subscribe(PUSH_CHANNEL)
+                await pubsub.subscribe(self.channel)
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:

@@ -8,7 +8,7 @@ intent the classifier ranked first but with low confidence is not lost to the fa
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Optional, Text
 
 import yaml
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,24 +19,19 @@ from rasa.shared.nlu.training_data.message import Message
 from components.crisis_marking import mark_crisis
 from components.stateless import StatelessComponent
 from core.intents import REASON_KEY, is_command
-from core.phrase_matcher import PhraseMatcher
+from core.phrase_matcher import PhraseMatcher, hedges_in, phrases_in
 
 logger = logging.getLogger(__name__)
 
 BACKSTOP_KEY = REASON_KEY
 
 
-HEDGES_KEY = "not_when"  # a message that says it asks in general, or of something over, is left to the classifiers
-
-
-def load_phrases(path: Text) -> Dict[str, List[str]]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return {str(label): [str(p) for p in (phrases or [])] for label, phrases in data.items() if label != HEDGES_KEY}
+def load_phrases(path: Text) -> Dict[str, Iterable[str]]:
+    return phrases_in(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
 
 
 def load_hedges(path: Text) -> List[str]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return [str(p) for p in data.get(HEDGES_KEY) or []]
+    return hedges_in(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

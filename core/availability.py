@@ -124,6 +124,22 @@ class Schedule:
         end = min(now + self.horizon, wish_end) if wish_end else now + self.horizon
         return self.slots_between(start, end, channel)
 
+    def is_open(self, moment: datetime, channel: Optional[str] = None) -> bool:
+        """Whether the channel is staffed at `moment` (the live chat: channel "chat")."""
+        local = moment.astimezone(self.timezone)
+        return any(start <= local.time() < end for start, end in self.hours_on(local.date(), channel))
+
+    def next_opening(self, moment: datetime, channel: Optional[str] = None, days: int = 28) -> Optional[datetime]:
+        """When the channel opens next after `moment` (aware, local time); None within `days`."""
+        local = moment.astimezone(self.timezone)
+        for offset in range(days + 1):
+            day = local.date() + timedelta(days=offset)
+            for start, _end in self.hours_on(day, channel):
+                opening = datetime.combine(day, start, self.timezone)
+                if opening > local:
+                    return opening
+        return None
+
     def is_slot(self, moment: datetime, channel: Optional[str] = None) -> bool:
         local = moment.astimezone(self.timezone)
         return any(slot == local for slot in self.slots_on(local.date(), channel))

@@ -17,6 +17,18 @@ REGEX_PREFIX = "re:"
 REGEX_SPECIFICITY = 10
 
 
+HEDGES_KEY = "not_when"  # in a phrases file: wording that says a message asks in general
+
+
+def phrases_in(data: dict) -> Dict[str, Iterable[str]]:
+    """The labelled phrases of a phrases file's content (content/safety_phrases.yml)."""
+    return {str(label): [str(p) for p in (phrases or [])] for label, phrases in data.items() if label != HEDGES_KEY}
+
+
+def hedges_in(data: dict) -> List[str]:
+    return [str(p) for p in data.get(HEDGES_KEY) or []]
+
+
 @dataclass(frozen=True)
 class Phrase:
     label: str

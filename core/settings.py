@@ -15,6 +15,7 @@ The tree:
       .action_server          ActionServerSettings: booking limits, test clock, fault injection
       .cluster                ClusterSettings: make cluster's ports and replicas (ops/cluster.py)
       .retention              Retention: every retention period
+      .handoff                HandoffSettings: live chat with a counsellor
 """
 
 import os
@@ -58,6 +59,18 @@ class CounsellorPageSettings:
     password_hash: str = ""  # COUNSELLOR_PASSWORD_HASH; empty: no login possible
     secure_cookie: bool = True  # COOKIE_SECURE; "0" only for local http without TLS
     session_seconds: float = 8 * 3600  # COUNSELLOR_SESSION_SECONDS
+
+
+@dataclass(frozen=True)
+class HandoffSettings:
+    """Live chat with a counsellor (bot/handoff.py)."""
+
+    wait_minutes: float = 10  # HANDOFF_WAIT_MINUTES: unclaimed this long, the visitor is told and offered more
+    idle_minutes: float = 20  # HANDOFF_IDLE_MINUTES: a chat silent this long ends, and the bot is back
+    chats_per_counsellor: int = 2  # HANDOFF_CHATS_PER_COUNSELLOR: an account's default limit
+    check_seconds: float = 15  # HANDOFF_CHECK_SECONDS: how often each gateway looks for unclaimed and idle chats
+    # HANDOFF_CLOCK_FILE (tests only): the time the staffed-hours check reads (core/clock.py)
+    clock_file: Optional[Path] = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,7 @@ class Settings:
     action_server: ActionServerSettings = field(default_factory=ActionServerSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     retention: Retention = field(default_factory=Retention)
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
 
     @property
     def rasa_url(self) -> str:
@@ -258,6 +272,16 @@ def _cluster() -> ClusterSettings:
     )
 
 
+def _handoff() -> HandoffSettings:
+    return HandoffSettings(
+        wait_minutes=float(_env("HANDOFF_WAIT_MINUTES", "10")),
+        idle_minutes=float(_env("HANDOFF_IDLE_MINUTES", "20")),
+        chats_per_counsellor=_number("HANDOFF_CHATS_PER_COUNSELLOR", 2),
+        check_seconds=float(_env("HANDOFF_CHECK_SECONDS", "15")),
+        clock_file=Path(os.environ["HANDOFF_CLOCK_FILE"]) if os.environ.get("HANDOFF_CLOCK_FILE") else None,
+    )
+
+
 def load_settings() -> Settings:
     var_dir = Path(_env("VAR_DIR", str(PROJECT_ROOT / "var")))
     return Settings(
@@ -304,6 +328,7 @@ def load_settings() -> Settings:
         counsellors=_counsellor_page(),
         action_server=_action_server(),
         cluster=_cluster(),
+        handoff=_handoff(),
         retention=Retention(
             conversation_days=float(_env("CONVERSATION_RETENTION_DAYS", "30")),
             audit_days=float(_env("AUDIT_RETENTION_DAYS", "365")),

@@ -7,8 +7,8 @@ and N action servers, all on loopback, sharing PostgreSQL (conversations, bookin
 nginx balances three things: users → gateways (port CLUSTER_PORT), gateways → Rasa servers and
 Rasa servers → action servers (two internal ports); its configuration is the template beside
 this file (ops/nginx.conf.template). A dead server is skipped (connection refused is retried on
-the next one). The counsellors' page is pinned per client address (ip_hash), because a
-counsellor's login lives in the replica that made it.
+the next one). The counsellors' page needs no pinning: logins are in the database and the live
+console's events go through Redis, so any replica serves any counsellor.
 
 Rasa runs with its in-memory lock store here: the gateways already hold each conversation's
 turn across replicas (bot/turn_order.py), and Rasa's Redis lock is not safe across servers

@@ -25,6 +25,31 @@ async def visitor_socket(base_url: str, session: str):
             yield socket
 
 
+async def console_socket(client, base_url: str, user: str = "radgiver", password: str = ""):
+    """Logs a counsellor in on the gateway at base_url (an aiohttp session with an unsafe cookie
+    jar, for 127.0.0.1) and opens the live console's socket."""
+    import re
+
+    form = await (await client.get(f"{base_url}/radgiver/login")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    data = {"user": user, "password": password or COUNSELLOR_PASSWORD, "csrf": csrf}
+    await client.post(f"{base_url}/radgiver/login", data=data)
+    return await client.ws_connect(f"{base_url.replace('http', 'ws', 1)}/radgiver/ws")
+
+
+async def next_event(socket, wanted, timeout: float = 30):
+    """The next JSON event on a socket for which wanted(event) holds."""
+    import asyncio
+
+    async def wait():
+        while True:
+            event = await socket.receive_json()
+            if wanted(event):
+                return event
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
 def counsellor_login(browser, page: str, user: str, password: str, **headers):
     """Logs in as a browser does: the form first (its CSRF cookie and field), then the post."""
     import re
@@ -78,6 +103,7 @@ COUNSELLOR_PASSWORD = "riktig-hest-batteri-stift"
 # The action server's clock (actions/clock.py) during the tests: a Wednesday morning. Tests that
 # need another time write it to stack.clock_file and put this back afterwards.
 RISK_CHECK_NOW = "2026-12-02T10:00:00+01:00"
+CHAT_OPEN_NOW = "2026-12-02T11:00:00+01:00"  # within the chat's hours (content/booking.yml)
 
 
 class Stack:
@@ -172,7 +198,11 @@ def stack(tmp_path_factory):
     clock_file = var_dir / "action_clock"
     clock_file.write_text(RISK_CHECK_NOW)
     clock_file.chmod(0o600)  # like every runtime file (tests/test_security.py checks them all)
+    handoff_clock = var_dir / "handoff_clock"  # the live chat's staffed hours: open (a Wednesday, 11:00)
+    handoff_clock.write_text(CHAT_OPEN_NOW)
+    handoff_clock.chmod(0o600)
     os.environ.update(
+        HANDOFF_CLOCK_FILE=str(handoff_clock),
         COUNSELLOR_USER="radgiver",
         COUNSELLOR_PASSWORD_HASH=hash_password(COUNSELLOR_PASSWORD),
         COOKIE_SECURE="0",

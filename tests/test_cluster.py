@@ -15,6 +15,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp
 import pytest
 import redis
 import requests
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from bot.pseudonyms import Pseudonyms, load_secret
 from ops.cluster import plan_cluster, restart_the_dead, start_cluster, wait_for_cluster
 from ops.processes import action_server_up, stop
-from tests.conftest import free_port, postgres_url, visitor_socket  # noqa: F401 (fixture)
+from tests.conftest import console_socket, free_port, next_event, postgres_url, visitor_socket  # noqa: F401 (fixture)
 from tests.fake_telegram import FakeTelegram
 
 
@@ -234,6 +235,61 @@ def test_a_message_pushed_to_a_visitor_on_the_other_replica_arrives(cluster):
     assert asyncio.run(visitor())
 
 
+async def live_chat_opened(client, visitor_url: str, counsellor_url: str, session: str):
+    """A counsellor available on one replica, a visitor asking for a person on another, and the
+    counsellor taking the chat; returns (console, visitor socket context, the handoff's id)."""
+    console = await console_socket(client, counsellor_url)
+    await console.send_json({"type": "available", "on": True})
+    await next_event(console, lambda e: e["type"] == "view" and e["available"])
+    visitor = visitor_socket(visitor_url, session)
+    socket = await visitor.__aenter__()
+    await socket.send_json({"type": "message", "id": "ask", "text": "kan jeg snakke med et menneske nå?"})
+    await next_event(socket, bot_said("i køen"), 120)
+    view = await next_event(console, lambda e: e["type"] == "view" and e["queue"])
+    handoff = view["queue"][0]["id"]
+    await console.send_json({"type": "claim", "handoff": handoff})
+    await next_event(
+        socket, lambda e: e["type"] == "message" and "Du snakker nå med en rådgiver" in e["message"]["text"]
+    )
+    return console, visitor, socket, handoff
+
+
+def bot_said(fragment: str):
+    return lambda e: e["type"] == "message" and fragment in e["message"]["text"]
+
+
+def counsellor_said(text: str):
+    return lambda e: e["type"] == "message" and e["message"]["from"] == "counsellor" and e["message"]["text"] == text
+
+
+def visitor_seen(text: str):  # in the console's view (the visitor's words, or the counsellor's own)
+    return lambda e: e["type"] == "view" and any(m["text"] == text for c in e["chats"] for m in c["live"])
+
+
+def test_a_live_chat_with_the_visitor_on_one_replica_and_the_counsellor_on_the_other(cluster, postgres_url):
+    running, _, _ = cluster
+    visitor_url, counsellor_url = (replica.gateway.gateway_url for replica in running.plan.replicas)
+
+    async def scenario():
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+            console, visitor, socket, handoff = await live_chat_opened(
+                client, visitor_url, counsellor_url, uuid.uuid4().hex
+            )
+            await console.send_json({"type": "send", "handoff": handoff, "text": "Hei fra den andre replikaen"})
+            await next_event(socket, counsellor_said("Hei fra den andre replikaen"), 5)
+            await socket.send_json({"type": "message", "id": "v1", "text": "og hei tilbake"})
+            await next_event(console, visitor_seen("og hei tilbake"), 5)
+            await console.send_json({"type": "end", "handoff": handoff})
+            await next_event(
+                socket, lambda e: e["type"] == "message" and "chatboten som svarer" in e["message"]["text"]
+            )
+            await visitor.__aexit__(None, None, None)
+            await console.close()
+        return True
+
+    assert asyncio.run(scenario())
+
+
 def cut_connections(postgres_url) -> int:
     """Terminates every server connection to the cluster's database (as a restart would)."""
     database = postgres_url.rsplit("/", 1)[1]
@@ -341,3 +397,54 @@ def test_a_rasa_server_killed_mid_conversation_the_next_message_is_answered_by_t
         assert any("booking_slot" in p for p in payloads(offered))
         post(cluster, session, "/restart")
         post(cluster, session, "jeg vil bestille en samtale")
+
+
+def test_a_gateway_replica_killed_mid_chat_loses_and_doubles_nothing(cluster, postgres_url):
+    running, _, _ = cluster
+    visitor_url, counsellor_url = (replica.gateway.gateway_url for replica in running.plan.replicas)
+    session = uuid.uuid4().hex
+
+    async def scenario():
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+            console, visitor, socket, handoff = await live_chat_opened(client, visitor_url, counsellor_url, session)
+            await console.send_json({"type": "send", "handoff": handoff, "text": "før"})
+            await next_event(socket, counsellor_said("før"), 5)
+            running.gateways[0].send_signal(signal.SIGKILL)  # the visitor's replica
+            running.gateways[0].wait(timeout=10)
+            await console.send_json({"type": "send", "handoff": handoff, "text": "mens du var borte"})
+            await next_event(
+                console,
+                lambda e: e["type"] == "view"
+                and any(m["text"] == "mens du var borte" for c in e["chats"] for m in c["live"]),
+            )
+            # the widget reconnects (here straight to the surviving replica): its history has it all, once
+            async with client.ws_connect(f"{counsellor_url.replace('http', 'ws', 1)}/ws") as again:
+                await again.send_json({"type": "hello", "session": session})
+                history = await next_event(again, lambda e: e["type"] == "history")
+                await again.send_json({"type": "message", "id": "v2", "text": "jeg er tilbake"})
+                await next_event(console, visitor_seen("jeg er tilbake"), 5)
+                await console.send_json({"type": "send", "handoff": handoff, "text": "fint"})
+                await next_event(again, counsellor_said("fint"), 5)
+            await console.send_json({"type": "end", "handoff": handoff})
+            await console.close()
+            return [m["text"] for m in history["messages"]]
+
+    try:
+        shown = asyncio.run(scenario())
+    finally:
+        restart_the_dead(running)
+        wait_for_cluster(running, timeout=120)
+    assert shown.count("før") == 1 and shown.count("mens du var borte") == 1
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        texts = [
+            row[0]
+            for row in connection.execute(
+                sa.text(
+                    "SELECT text FROM handoff_messages WHERE handoff_id = "
+                    "(SELECT max(id) FROM handoffs) AND author <> 'bot' ORDER BY id"
+                )
+            )
+        ]
+    engine.dispose()
+    assert texts == ["før", "mens du var borte", "jeg er tilbake", "fint"]

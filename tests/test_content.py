@@ -134,6 +134,11 @@ RUNTIME_VALUES = {
     "phone",
     "privacy_url",
     "phone_days",  # forms, gateway
+    "position",
+    "wait",
+    "minutes",
+    "next_open",
+    "display_name",  # live chat (content/handoff.yml)
 }
 
 

@@ -249,7 +249,10 @@ def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
     assert "HttpOnly" in listing.history[0].headers["Set-Cookie"]
     assert "SameSite=Strict" in listing.history[0].headers["Set-Cookie"]
     assert "frame-ancestors 'none'" in listing.headers["Content-Security-Policy"]
-    assert "<script" not in listing.text
+    # the live console's one script, from the gateway itself (CSP script-src 'self'); nothing inline
+    assert re.findall(r"<script[^>]*>", listing.text) == ['<script src="/radgiver/console.js">']
+    assert "script-src 'self';" in listing.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in listing.headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
 
     forged = browser.post(
         f"{page}booking", data={"csrf": "forged", "reference": reference, "action": "done"}, timeout=10

@@ -44,13 +44,14 @@ def test_every_placeholder_is_filled_and_nginx_keeps_its_own_variables():
     assert "pid /srv/var/cluster/nginx.pid;" in config and "scgi_temp_path /srv/var/cluster/nginx-tmp/scgi;" in config
     for replica in plan.replicas:
         for port, times in (
-            (replica.gateway.gateway_port, 2),
+            (replica.gateway.gateway_port, 1),
             (replica.rasa.rasa_port, 1),
             (replica.action.action_port, 1),
         ):
             assert config.count(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;\n") == times
-    # four server lists (gateways twice), each placeholder line becoming one line per replica
-    assert config.count("\n") == NGINX_TEMPLATE.read_text(encoding="utf-8").count("\n") + 4 * (len(plan.replicas) - 1)
+    # three server lists, each placeholder line becoming one line per replica
+    assert config.count("\n") == NGINX_TEMPLATE.read_text(encoding="utf-8").count("\n") + 3 * (len(plan.replicas) - 1)
+    assert "ip_hash" not in config  # no pinning: every replica serves every counsellor
 
 
 def test_a_placeholder_without_a_value_is_an_error():
@@ -61,5 +62,5 @@ def test_a_placeholder_without_a_value_is_an_error():
 
 def test_the_plan_decides_the_servers():
     one, three = nginx_config(a_plan(1)), nginx_config(a_plan(3))
-    assert one.count("max_fails=1") == 4 and three.count("max_fails=1") == 12
+    assert one.count("max_fails=1") == 3 and three.count("max_fails=1") == 9
     assert nginx_config(dataclasses.replace(a_plan(1), port=9999)).count("listen 127.0.0.1:9999;") == 1

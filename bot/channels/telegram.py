@@ -10,6 +10,7 @@ One chat's messages are handled in order, one at a time.
 import asyncio
 import hashlib
 import hmac
+import html
 import logging
 import time
 from typing import Dict, List, Optional
@@ -31,7 +32,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram_format import GATEWAY_PREFIX, CallbackKeys, OutgoingMessage, telegram_messages, to_html
+from bot.channels.telegram_format import (
+    GATEWAY_PREFIX,
+    CallbackKeys,
+    OutgoingMessage,
+    telegram_messages,
+    to_html,
+)
 from bot.conversations import Conversations
 from bot.flood_guard import Verdict
 from bot.pseudonyms import Pseudonyms
@@ -39,6 +46,7 @@ from bot.replies import BotMessage
 from bot.settings import Settings
 from bot.texts import buttons, gateway_text, language_from_code, privacy_url, text
 from core.content import load
+from core.handoff_store import ChatMessage
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +70,20 @@ def webhook_secret(settings: Settings, sender_secret: bytes) -> str:
 class TelegramOutbox:
     """How a turn shows in one private chat: HTML messages, inline keyboards, "typing…"."""
 
+    channel_name = "telegram"
+
     def __init__(self, channel: "TelegramChannel", chat_id: int, language: str) -> None:
         self.channel, self.chat_id, self.language = channel, chat_id, language
+        self.reply_to = str(chat_id)  # a counsellor's words are sent here, from any replica
         self._typing: Optional[asyncio.Task] = None
+
+    async def counsellor(self, message: ChatMessage, name: str) -> None:
+        # Every message comes from the bot's account, so a counsellor's words say whose they are.
+        label = text("handoff.yml", "counsellor_label", self.language) + (f" ({name})" if name else "")
+        said = f"<b>{html.escape(label, quote=False)}:</b> {html.escape(message.text, quote=False)}"
+        await self.channel.app.bot.send_message(
+            self.chat_id, said, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        )  # the console keeps a message within Telegram's 4096 characters
 
     async def typing(self, on: bool) -> None:
         if on and self._typing is None:
@@ -105,6 +124,10 @@ class TelegramChannel:
         self.groups_told: Dict[int, float] = {}
         self._starter: Optional[asyncio.Task] = None
         self._initialized = False
+        if conversations.handoffs is not None:
+            conversations.handoffs.reach_with(
+                "telegram", lambda handoff: TelegramOutbox(self, int(handoff.reply_to or 0), handoff.language)
+            )
 
     def _add_handlers(self) -> None:
         # Group -1 sees every update first and stops what is not a private chat's, or too much of it.

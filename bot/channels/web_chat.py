@@ -22,6 +22,7 @@ from bot.replies import BotMessage
 from bot.settings import Settings
 from bot.shared_state import PushBus, SharedFloodGuard
 from bot.texts import gateway_text, privacy_url, text
+from core.handoff_store import ChatMessage
 
 TEXTS = "web.yml"
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")  # whole string: fullmatch, so no trailing newline
@@ -37,6 +38,15 @@ class Refused(Exception):
     def __init__(self, code: str, text: str, status: int = 400) -> None:
         super().__init__(code)
         self.code, self.text, self.status = code, text, status
+
+
+def live_message(message: ChatMessage, name: str = "") -> dict:
+    """A message of the human part of the conversation as the widget shows it."""
+    author = {"visitor": "user", "counsellor": "counsellor"}.get(message.author, "bot")
+    shown = {"id": f"h{message.id}", "from": author, "text": message.text, "buttons": [], "ts": message.at.timestamp()}
+    if name:
+        shown["name"] = name
+    return shown
 
 
 def notice_event(said: str) -> dict:
@@ -56,8 +66,14 @@ def notice_event(said: str) -> dict:
 class EventOutbox:
     """A turn's output as the widget's events, handed to `emit` (the session's sockets, an HTTP reply)."""
 
+    channel_name = "web"
+    reply_to = ""  # the session's push bus reaches it (WebChat.outbox)
+
     def __init__(self, emit: Emit) -> None:
         self.emit = emit
+
+    async def counsellor(self, message: ChatMessage, name: str) -> None:
+        await self.emit({"type": "message", "message": live_message(message, name)})
 
     async def typing(self, on: bool) -> None:
         await self.emit({"type": "typing", "on": on})
@@ -102,6 +118,8 @@ class WebChat:
         self.sockets: Dict[str, Set[web.WebSocketResponse]] = {}
         self.recent_ids: "OrderedDict[str, Deque[str]]" = OrderedDict()  # most recent sessions only
         conversations.also_forget(self._forget_ids)
+        if conversations.handoffs is not None:
+            conversations.handoffs.reach_with("web", lambda handoff: self.outbox(handoff.sender_id))
 
     def _forget_ids(self, sender: str) -> None:
         self.recent_ids.pop(sender, None)
@@ -166,11 +184,18 @@ class WebChat:
         return {"id": "welcome", "from": "bot", "text": welcome, "buttons": [], "ts": None}
 
     async def history(self, sender: str, language: str) -> List[dict]:
+        """The conversation so far: the bot part from Rasa's tracker, the human part from the
+        handoff store, in the order they were said."""
         try:
             events = await self.conversations.relay.rasa.tracker_events(sender)
         except RasaUnavailable:
             events = []
-        return [self.welcome(language)] + messages_from_events(events)
+        said = messages_from_events(events)
+        handoffs = self.conversations.handoffs
+        if handoffs is not None:
+            live = await handoffs.transcript(sender)
+            said = sorted(said + [live_message(m) for m in live], key=lambda m: m.get("ts") or 0)
+        return [self.welcome(language)] + said
 
     async def restart(self, sender: str, language: str, out: EventOutbox) -> None:
         if await self.conversations.restart(sender, language, out):

@@ -77,7 +77,9 @@
   }
 
   function addMessage(message) {
-    const who = message.from === "user" ? labels.you : labels.bot;
+    const who = message.from === "user" ? labels.you
+      : message.from === "counsellor" ? (message.name ? `${labels.counsellor} (${message.name})` : labels.counsellor)
+      : labels.bot;
     const body = element("div", { class: "body" });
     renderText(body, message.text || "");
     const time = element("time", { datetime: new Date((message.ts || Date.now() / 1000) * 1000).toISOString() }, clock(message.ts));

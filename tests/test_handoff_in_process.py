@@ -1,0 +1,284 @@
+"""Live chat with a counsellor through the real gateway app (aiohttp test server, SQLite) in
+front of a small fake Rasa: the visitor's widget socket and the counsellor's console socket
+side by side. Checked: the queue, the claim, messages both ways, Rasa never hearing the human
+part, the end and the bot back, the anonymous feedback count, deletion removing the transcript."""
+
+import asyncio
+import dataclasses
+import re
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.gateway import create_app
+from bot.handoff import said
+from bot.passwords import hash_password
+from core.booking_store import BookingStore
+from core.content import service_details
+from core.handoff_store import HandoffStore
+from core.protocol import DELETE_MARKER, HANDOFF_MARKER
+from core.settings import CounsellorPageSettings, HandoffSettings, load_settings
+
+SESSION = "handoff-in-process-0001"
+PASSWORD = "et-langt-passord-for-test"
+OPEN_WEDNESDAY = "2026-12-02T11:00:00+01:00"  # the chat is staffed Monday–Thursday 10–18
+
+
+class FakeRasa:
+    """A request for a person is answered as actions/handoff_request.py does, after a crisis's
+    numbers and before a form's next question; everything else is echoed."""
+
+    def __init__(self) -> None:
+        self.heard = []
+        self.answers_for_person = None  # what a request for a person gets (None: crisis first, then a form)
+        self.app = web.Application()
+        self.app.add_routes(
+            [
+                web.post("/webhooks/gateway/webhook", self.message),
+                web.get("/conversations/{sender}/tracker", self.tracker),
+            ]
+        )
+
+    async def message(self, request: web.Request) -> web.Response:
+        text = (await request.json())["message"]
+        self.heard.append(text)
+        if text == "/forget_me":
+            return web.json_response([{"text": "Slettet."}, {"custom": {DELETE_MARKER: True}}])
+        if "person" in text and self.answers_for_person is not None:
+            return web.json_response(self.answers_for_person)
+        if "person" in text:
+            request_ = {HANDOFF_MARKER: {"crisis": True, "topics": ["crisis_suicide", "faq/pep"]}}
+            return web.json_response([{"text": "Ring 113 ved fare."}, {"custom": request_}, {"text": "Hvilken dag?"}])
+        return web.json_response([{"text": f"svar: {text}"}])
+
+    async def tracker(self, request: web.Request) -> web.Response:
+        events = [
+            {"event": "user", "text": "jeg har det vondt", "timestamp": 1.0},
+            {"event": "bot", "text": "Takk for at du sier det.", "timestamp": 2.0, "data": {}},
+        ]
+        return web.json_response({"events": events})
+
+
+def run(scenario, tmp_path: Path, clock: str = OPEN_WEDNESDAY):
+    clock_file = tmp_path / "handoff_clock"
+    clock_file.write_text(clock)
+
+    async def main():
+        rasa = FakeRasa()
+        async with TestServer(rasa.app) as rasa_server:
+            settings = dataclasses.replace(
+                load_settings(),
+                rasa_host="127.0.0.1",
+                rasa_port=rasa_server.port,
+                var_dir=tmp_path,
+                tracker_db=tmp_path / "tracker.db",
+                database_url=f"sqlite:///{tmp_path / 'bookings.db'}",
+                telegram_token="",
+                gateway_redis_url="",
+                counsellors=CounsellorPageSettings(
+                    user="kari", password_hash=hash_password(PASSWORD), secure_cookie=False
+                ),
+                handoff=HandoffSettings(clock_file=clock_file, check_seconds=3600),
+            )
+            async with TestClient(TestServer(create_app(settings))) as client:
+                return await scenario(client, rasa, settings)
+
+    return asyncio.run(main())
+
+
+async def log_in(client: TestClient) -> None:
+    form = await (await client.get("/radgiver/login")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    response = await client.post(
+        "/radgiver/login", data={"user": "kari", "password": PASSWORD, "csrf": csrf}, allow_redirects=False
+    )
+    assert response.status == 303, await response.text()
+
+
+async def next_of(socket, wanted, timeout: float = 5):
+    """The next event on the socket for which wanted(event) holds."""
+
+    async def wait():
+        while True:
+            event = await socket.receive_json()
+            if wanted(event):
+                return event
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def texts_of(body) -> list:
+    return [message["text"] for message in body["messages"]]
+
+
+def test_a_visitor_talks_with_a_counsellor_and_rasa_never_hears_it(tmp_path):
+    async def scenario(client, rasa, settings):
+        await log_in(client)
+        console = await client.ws_connect("/radgiver/ws")
+        await next_of(console, lambda e: e["type"] == "view")
+        await console.send_json({"type": "available", "on": True})
+        await next_of(console, lambda e: e["type"] == "view" and e["available"])
+
+        visitor = await client.ws_connect("/ws")
+        await visitor.send_json({"type": "hello", "session": SESSION})
+        await next_of(visitor, lambda e: e["type"] == "history")
+        await visitor.send_json({"type": "message", "id": "m1", "text": "kan jeg snakke med en person nå?"})
+        first = await next_of(visitor, lambda e: e["type"] == "message")
+        queued = await next_of(visitor, lambda e: e["type"] == "message")
+        view = await next_of(console, lambda e: e["type"] == "view" and e["queue"])
+
+        item = view["queue"][0]
+        await console.send_json({"type": "claim", "handoff": item["id"]})
+        claimed = await next_of(visitor, lambda e: e["type"] == "message")
+        chat_view = await next_of(console, lambda e: e["type"] == "view" and e["chats"])
+
+        await visitor.send_json({"type": "message", "id": "m2", "text": "hei, er det noen der?"})
+        seen = await next_of(
+            console,
+            lambda e: e["type"] == "view" and any(m["author"] == "visitor" for c in e["chats"] for m in c["live"]),
+        )
+        await console.send_json({"type": "send", "handoff": item["id"], "text": "Ja, jeg er her. Fortell."})
+        answer = await next_of(visitor, lambda e: e["type"] == "message" and e["message"]["from"] == "counsellor")
+
+        await console.send_json({"type": "end", "handoff": item["id"]})
+        back = await next_of(visitor, lambda e: e["type"] == "message")
+        question = await next_of(visitor, lambda e: e["type"] == "message")
+        await visitor.send_json({"type": "button", "id": "m3", "payload": question["message"]["buttons"][0]["payload"]})
+        thanks = await next_of(visitor, lambda e: e["type"] == "message")
+        await visitor.send_json({"type": "message", "id": "m4", "text": "hva er pep?"})
+        bot_again = await next_of(
+            visitor,
+            lambda e: e["type"] == "message" and e["message"]["from"] == "bot" and "svar:" in e["message"]["text"],
+        )
+
+        store = HandoffStore(BookingStore(settings.bookings_url).engine)
+        await visitor.close()
+        await console.close()
+        return locals()
+
+    seen = run(scenario, tmp_path)
+    assert seen["first"]["message"]["text"] == "Ring 113 ved fare."  # the crisis's numbers first
+    assert "nummer 1 i køen" in seen["queued"]["message"]["text"]
+    assert "Hvilken dag?" not in seen["queued"]["message"]["text"]  # the form's question waits
+    item = seen["item"]
+    assert item["crisis"] is True and item["channel"] == "web" and item["language"] == "nb"
+    assert "jeg har det vondt" not in str(item)  # the queue shows no text
+    assert seen["claimed"]["message"]["text"].startswith("Du snakker nå med en rådgiver")
+    chat = seen["chat_view"]["chats"][0]
+    assert [m["text"] for m in chat["bot_part"]] == ["jeg har det vondt", "Takk for at du sier det."]
+    assert seen["answer"]["message"]["text"] == "Ja, jeg er her. Fortell."
+    assert seen["back"]["message"]["text"] == said("ended_by_counsellor", "nb")
+    assert seen["thanks"]["message"]["text"] == said("feedback_thanks", "nb")
+    assert seen["bot_again"]["message"]["text"] == "svar: hva er pep?"
+    # Rasa heard the request and the question after the chat; nothing of the human part
+    assert seen["rasa"].heard == ["kan jeg snakke med en person nå?", "hva er pep?"]
+    store = seen["store"]
+    assert store.feedback_counts() == {"yes": 1}
+    live = [m.text for m in store.transcript_of_sender(_sender(seen))]
+    assert "hei, er det noen der?" in live and "Ja, jeg er her. Fortell." in live
+
+
+def _sender(seen) -> str:
+    with seen["store"].engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT sender_id FROM handoffs").scalar()
+
+
+def test_deleting_the_conversation_mid_chat_removes_the_human_transcript(tmp_path):
+    async def scenario(client, rasa, settings):
+        await log_in(client)
+        console = await client.ws_connect("/radgiver/ws")
+        await console.send_json({"type": "available", "on": True})
+        await next_of(console, lambda e: e["type"] == "view" and e["available"])
+        visitor = await client.ws_connect("/ws")
+        await visitor.send_json({"type": "hello", "session": SESSION})
+        await next_of(visitor, lambda e: e["type"] == "history")
+        await visitor.send_json({"type": "message", "id": "m1", "text": "en person takk"})
+        view = await next_of(console, lambda e: e["type"] == "view" and e["queue"])
+        await console.send_json({"type": "claim", "handoff": view["queue"][0]["id"]})
+        await next_of(console, lambda e: e["type"] == "view" and e["chats"])
+        await visitor.send_json({"type": "message", "id": "m2", "text": "noe privat"})
+        await next_of(
+            console,
+            lambda e: e["type"] == "view"
+            and e["chats"]
+            and e["chats"][0]["live"][-1:]
+            and e["chats"][0]["live"][-1]["author"] == "visitor",
+        )
+        store = HandoffStore(BookingStore(settings.bookings_url).engine)
+        before = len(store.transcript_of_sender(_sender({"store": store})))
+        await visitor.send_json({"type": "message", "id": "m3", "text": "Slett samtalen!"})
+        deleted = await next_of(visitor, lambda e: e["type"] == "deleted")
+        after_view = await next_of(console, lambda e: e["type"] == "view" and not e["chats"])
+        with store.engine.connect() as connection:
+            left = connection.exec_driver_sql("SELECT COUNT(*) FROM handoff_messages").scalar()
+            handoffs_left = connection.exec_driver_sql("SELECT COUNT(*) FROM handoffs").scalar()
+        return before, deleted, after_view, left, handoffs_left, rasa.heard
+
+    before, deleted, after_view, left, handoffs_left, heard = run(scenario, tmp_path)
+    assert before >= 2
+    assert (left, handoffs_left) == (0, 0)
+    assert after_view["chats"] == []
+    assert "noe privat" not in heard and "Slett samtalen!" not in heard
+
+
+def test_outside_the_chat_hours_the_visitor_hears_when_it_opens_with_public_holidays_counted(tmp_path):
+    async def scenario(client, rasa, settings):
+        response = await client.post(
+            "/api/v1/messages", json={"session": SESSION, "text": "kan jeg snakke med en person?"}
+        )
+        return await response.json()
+
+    # Maundy Thursday 2027 (a public holiday from the holidays library), Easter Monday after it
+    body = run(scenario, tmp_path, clock="2027-03-25T11:00:00+01:00")
+    closed = texts_of(body)[-1]
+    assert "tirsdag 30. mars kl. 10:00" in closed
+    assert service_details()["service_phone"] in closed
+    assert body["messages"][-1]["buttons"][0]["payload"] == "/book_counsellor"
+
+
+def test_when_nobody_is_available_the_visitor_is_offered_a_booking_and_the_phone(tmp_path):
+    async def scenario(client, rasa, settings):
+        response = await client.post("/api/v1/messages", json={"session": SESSION, "text": "en person takk"})
+        return await response.json()
+
+    body = run(scenario, tmp_path)
+    assert texts_of(body)[-1] == said("nobody_free", "nb")
+
+
+def test_while_waiting_a_crisis_gets_the_numbers_first_numbers_are_masked_and_avbryt_leaves(tmp_path):
+    async def scenario(client, rasa, settings):
+        await log_in(client)
+        console = await client.ws_connect("/radgiver/ws")
+        await console.send_json({"type": "available", "on": True})
+        await next_of(console, lambda e: e["type"] == "view" and e["available"])
+        visitor = await client.ws_connect("/ws")
+        await visitor.send_json({"type": "hello", "session": SESSION})
+        await next_of(visitor, lambda e: e["type"] == "history")
+        rasa_request = {HANDOFF_MARKER: {"crisis": False, "topics": ["faq/test_where"]}}
+        rasa.answers_for_person = [{"custom": rasa_request}]
+        await visitor.send_json({"type": "message", "id": "m1", "text": "en person takk"})
+        await next_of(visitor, lambda e: e["type"] == "message" and "i køen" in e["message"]["text"])
+        await next_of(console, lambda e: e["type"] == "view" and e["queue"] and not e["queue"][0]["crisis"])
+        await visitor.send_json({"type": "message", "id": "m2", "text": "jeg orker ikke mer, jeg vil ta livet mitt"})
+        numbers = await next_of(visitor, lambda e: e["type"] == "message")
+        urgent = await next_of(console, lambda e: e["type"] == "view" and e["queue"] and e["queue"][0]["crisis"])
+        await visitor.send_json({"type": "message", "id": "m3", "text": "ring meg på 412 34 567"})
+        masked = await next_of(visitor, lambda e: e["type"] == "message")
+        await visitor.send_json({"type": "message", "id": "m4", "text": "Avbryt"})
+        left = await next_of(visitor, lambda e: e["type"] == "message")
+        emptied = await next_of(console, lambda e: e["type"] == "view" and not e["queue"])
+        store = HandoffStore(BookingStore(settings.bookings_url).engine)
+        stored = [m.text for m in store.transcript_of_sender(_sender({"store": store}))]
+        await visitor.close()
+        await console.close()
+        return numbers, urgent, masked, left, emptied, stored, rasa.heard
+
+    numbers, urgent, masked, left, emptied, stored, heard = run(scenario, tmp_path)
+    assert numbers["message"]["text"] == said("crisis_while_waiting", "nb")
+    assert "113" in numbers["message"]["text"]
+    assert urgent["queue"][0]["crisis"] is True
+    assert "fjernet" in masked["message"]["text"]
+    assert "ring meg på [telefonnummer]" in stored and not any("412 34 567" in text for text in stored)
+    assert left["message"]["text"] == said("left_queue", "nb")
+    assert heard == ["en person takk"]  # nothing said in the queue reached Rasa
