@@ -132,7 +132,10 @@ class Conversations:
         return True
 
     async def restart(self, sender: str, language: str, out: Outbox) -> bool:
-        """Starts the conversation over in Rasa; False (and the user told) when Rasa stayed away."""
+        """Starts the conversation over in Rasa; False (and the user told) when Rasa stayed away.
+        A chat with a counsellor (or a place in the queue) ends first: starting over leaves it."""
+        if self.handoffs is not None:
+            await self.handoffs.leave(sender)
         return await self._deliver(sender, "/restart", language, out) is not None
 
     async def delete(self, sender: str, language: str, out: Outbox) -> None:

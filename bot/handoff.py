@@ -36,6 +36,7 @@ from core.text_normalise import normalise
 
 log = logging.getLogger(__name__)
 TEXTS = "handoff.yml"
+DELETE_PAYLOAD = "/forget_me"  # what the channels send for a confirmed deletion
 EVERYONE = "*"  # the console bus's key for an event every counsellor's console hears
 Publish = Callable[[str, dict], Awaitable[None]]
 
@@ -107,7 +108,14 @@ class Handoffs:
 
     @staticmethod
     def asks_to_delete(text: str) -> bool:
-        return _listed(text, "delete_words")
+        """Typed "slett samtalen", or Telegram's confirmed /slett (its payload, as Rasa would get it)."""
+        return text.strip() == DELETE_PAYLOAD or _listed(text, "delete_words")
+
+    async def leave(self, sender: str) -> None:
+        """The visitor starts over: an open chat or place in the queue ends, as if they wrote "avslutt"."""
+        current = await self.open_for(sender)
+        if current is not None:
+            await self.end(current.id, "visitor")
 
     async def requested(self, sender: str, language: str, request: dict, out, now: Optional[datetime] = None) -> None:
         """The user asked for a person (Rasa's marker): the queue, or when the chat is staffed."""
@@ -275,6 +283,10 @@ class Handoffs:
                 )
         idle = timedelta(minutes=self.settings.idle_minutes)
         for handoff in await self.in_thread(self.store.idle_since, now - idle):
+            await self.end(handoff.id, "idle")
+        # A visitor who left the queue without a word (a closed tab) is not kept in it forever:
+        # silent for the wait and the idle time together, the place goes.
+        for handoff in await self.in_thread(self.store.abandoned_since, now - wait - idle):
             await self.end(handoff.id, "idle")
 
     async def run_clock(self) -> None:

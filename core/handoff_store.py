@@ -64,6 +64,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def _naive(moment: datetime) -> datetime:
+    """An aware time as the naive UTC the tables hold."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def _aware(moment: Optional[datetime]) -> Optional[datetime]:
     return moment.replace(tzinfo=timezone.utc) if moment is not None else None
 
@@ -237,7 +242,7 @@ class HandoffStore:
         told = []
         query = handoffs.select().where(
             handoffs.c.state == "waiting",
-            handoffs.c.created_at < cutoff.replace(tzinfo=None),
+            handoffs.c.created_at < _naive(cutoff),
             ~handoffs.c.wait_notice_sent,
         )
         with self.engine.connect() as connection:
@@ -253,9 +258,15 @@ class HandoffStore:
                 told.append(candidate)
         return told
 
+    def abandoned_since(self, cutoff: datetime) -> List[Handoff]:
+        """Waiting, with nothing said since `cutoff` (the visitor's last word or the bot's notice)."""
+        query = handoffs.select().where(handoffs.c.state == "waiting", handoffs.c.last_activity_at < _naive(cutoff))
+        with self.engine.connect() as connection:
+            return [Handoff.from_row(row) for row in connection.execute(query)]
+
     def idle_since(self, cutoff: datetime) -> List[Handoff]:
         query = handoffs.select().where(
-            handoffs.c.state == "with_counsellor", handoffs.c.last_activity_at < cutoff.replace(tzinfo=None)
+            handoffs.c.state == "with_counsellor", handoffs.c.last_activity_at < _naive(cutoff)
         )
         with self.engine.connect() as connection:
             return [Handoff.from_row(row) for row in connection.execute(query)]
@@ -338,7 +349,7 @@ class HandoffStore:
     def delete_ended_before(self, cutoff: datetime, dry_run: bool = False) -> int:
         """Handoffs that ended before `cutoff`, with their transcripts; returns how many (only
         counts them with dry_run)."""
-        naive = cutoff.astimezone(timezone.utc).replace(tzinfo=None)
+        naive = _naive(cutoff)
         with self.engine.begin() as connection:
             ids = [
                 row.id

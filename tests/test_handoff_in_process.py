@@ -6,6 +6,7 @@ part, the end and the bot back, the anonymous feedback count, deletion removing 
 import asyncio
 import dataclasses
 import re
+import uuid
 from pathlib import Path
 
 from aiohttp import web
@@ -282,3 +283,44 @@ def test_while_waiting_a_crisis_gets_the_numbers_first_numbers_are_masked_and_av
     assert "ring meg på [telefonnummer]" in stored and not any("412 34 567" in text for text in stored)
     assert left["message"]["text"] == said("left_queue", "nb")
     assert heard == ["en person takk"]  # nothing said in the queue reached Rasa
+
+
+async def claimed_chat(client):
+    """A counsellor available and a visitor whose chat the counsellor has taken: (console, visitor)."""
+    await log_in(client)
+    console = await client.ws_connect("/radgiver/ws")
+    await console.send_json({"type": "available", "on": True})
+    await next_of(console, lambda e: e["type"] == "view" and e["available"])
+    visitor = await client.ws_connect("/ws")
+    await visitor.send_json({"type": "hello", "session": SESSION})
+    await next_of(visitor, lambda e: e["type"] == "history")
+    await visitor.send_json({"type": "message", "id": uuid.uuid4().hex, "text": "en person takk"})
+    view = await next_of(console, lambda e: e["type"] == "view" and e["queue"])
+    await console.send_json({"type": "claim", "handoff": view["queue"][0]["id"]})
+    await next_of(visitor, lambda e: e["type"] == "message" and "Du snakker nå" in e["message"]["text"])
+    return console, visitor
+
+
+def test_starting_over_mid_chat_ends_it_and_a_confirmed_delete_payload_deletes(tmp_path):
+    async def scenario(client, rasa, settings):
+        console, visitor = await claimed_chat(client)
+        await visitor.send_json({"type": "restart"})
+        ended = await next_of(console, lambda e: e["type"] == "view" and not e["chats"])
+        await next_of(visitor, lambda e: e["type"] == "history")
+        heard_after_restart = list(rasa.heard)
+        await console.close()
+        await visitor.close()
+        console, visitor = await claimed_chat(client)
+        await visitor.send_json({"type": "message", "id": "del", "text": "/forget_me"})  # Telegram's "Ja, slett"
+        deleted = await next_of(visitor, lambda e: e["type"] == "deleted")
+        store = HandoffStore(BookingStore(settings.bookings_url).engine)
+        with store.engine.connect() as connection:
+            left = connection.exec_driver_sql("SELECT COUNT(*) FROM handoffs").scalar()
+        await console.close()
+        await visitor.close()
+        return ended, heard_after_restart, deleted, left, rasa.heard
+
+    ended, heard_after_restart, deleted, left, heard = run(scenario, tmp_path)
+    assert ended["chats"] == []
+    assert heard_after_restart[-1] == "/restart"
+    assert left == 0 and heard[-1] == "/forget_me"  # Rasa is told to forget, nothing more

@@ -135,6 +135,9 @@ def test_an_unclaimed_chat_is_told_once_and_an_idle_chat_ends_once(tmp_path):
     assert store.get(talking.id).state == "ended"
     assert store.get(waiting.id).state == "waiting"  # waiting is not idling: it stays in the queue
     assert any("stille en stund" in said for said in told)
+    # ... until nothing has been said for the wait and the idle time together (a closed tab)
+    asyncio.run(handoffs.check_clock(datetime.now(timezone.utc) + timedelta(minutes=31)))
+    assert store.get(waiting.id).state == "ended"
 
 
 def test_logins_live_in_the_database_and_a_disabled_account_loses_them(database):
