@@ -70,8 +70,9 @@ def test_crisis_buried_in_the_last_sentence_of_a_long_message_comes_first(stack)
         "Hvis svaret er positivt har jeg bestemt meg for å ta livet mitt."
     )
     replies = say(stack.settings, letter)
-    assert "113" in replies[0]["text"]  # the numbers come first (the REST channel sends each paragraph)
-    assert "116 123" in replies[1]["text"]
+    assert "113" in replies[0]["text"]  # the numbers come first
+    # (a paragraph per reply, except an answer with buttons: the counsellor offer keeps it whole)
+    assert "116 123" in "\n".join(r.get("text", "") for r in replies[:2])
     # the question is not forgotten: it is answered after the numbers
     later = "\n".join(r.get("text", "") for r in replies[1:])
     assert "spurte også" in later

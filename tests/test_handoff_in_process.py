@@ -9,6 +9,7 @@ import re
 import uuid
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -163,6 +164,8 @@ def test_a_visitor_talks_with_a_counsellor_and_rasa_never_hears_it(tmp_path):
     assert "nummer 1 i køen" in seen["queued"]["message"]["text"]
     assert "Hvilken dag?" not in seen["queued"]["message"]["text"]  # the form's question waits
     item = seen["item"]
+    # kari is the environment's account, a supervisor: the queue's health, as numbers only
+    assert seen["view"]["health"] == {"waiting": 1, "longest_wait_minutes": 0, "available": 1, "live": 0}
     assert item["crisis"] is True and item["channel"] == "web" and item["language"] == "nb"
     assert "jeg har det vondt" not in str(item)  # the queue shows no text
     assert seen["claimed"]["message"]["text"].startswith("Du snakker nå med en rådgiver")
@@ -324,3 +327,43 @@ def test_starting_over_mid_chat_ends_it_and_a_confirmed_delete_payload_deletes(t
     assert ended["chats"] == []
     assert heard_after_restart[-1] == "/restart"
     assert left == 0 and heard[-1] == "/forget_me"  # Rasa is told to forget, nothing more
+
+
+def test_two_counsellors_pressing_ta_samtalen_together_one_gets_it_and_the_other_is_told(tmp_path):
+    async def scenario(client, rasa, settings):
+        from core.counsellor_accounts import CounsellorAccounts
+
+        CounsellorAccounts(BookingStore(settings.bookings_url).engine).save("ola", hash_password(PASSWORD))
+        consoles = []
+        for name in ("kari", "ola"):
+            session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            base = str(client.make_url(""))
+            form = await (await session.get(f"{base}/radgiver/login")).text()
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+            await session.post(f"{base}/radgiver/login", data={"user": name, "password": PASSWORD, "csrf": csrf})
+            console = await session.ws_connect(f"{base.replace('http', 'ws', 1)}/radgiver/ws")
+            await console.send_json({"type": "available", "on": True})
+            await next_of(console, lambda e: e["type"] == "view" and e["available"])
+            consoles.append((session, console))
+        visitor = await client.ws_connect("/ws")
+        await visitor.send_json({"type": "hello", "session": SESSION})
+        await next_of(visitor, lambda e: e["type"] == "history")
+        await visitor.send_json({"type": "message", "id": "ask", "text": "en person takk"})
+        views = [await next_of(console, lambda e: e["type"] == "view" and e["queue"]) for _, console in consoles]
+        handoff = views[0]["queue"][0]["id"]
+        await asyncio.gather(*(console.send_json({"type": "claim", "handoff": handoff}) for _, console in consoles))
+        outcomes = []
+        for _, console in consoles:
+            event = await next_of(
+                console, lambda e: e["type"] == "claim_failed" or (e["type"] == "view" and e["chats"])
+            )
+            outcomes.append(event["type"])
+        for session, console in consoles:
+            await console.close()
+            await session.close()
+        await visitor.close()
+        return outcomes, views
+
+    outcomes, views = run(scenario, tmp_path)
+    assert sorted(outcomes) == ["claim_failed", "view"]
+    assert "health" in views[0] and "health" not in views[1]  # only supervisors see the queue's health

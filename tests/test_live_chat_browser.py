@@ -4,6 +4,7 @@ widget in two browser contexts, against the real gateway, Rasa and action server
 import sqlite3
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import COUNSELLOR_PASSWORD
@@ -57,6 +58,9 @@ def test_a_counsellor_takes_a_visitors_chat_and_hands_it_back_to_the_bot(stack, 
         take.click()
         chat = counsellor.locator("section.chat")
         expect(chat).to_contain_text("hva er klamydia?", timeout=10000)
+        findings = Axe().run(counsellor).response["violations"]
+        serious = [v for v in findings if v["impact"] in ("serious", "critical")]
+        assert not serious, [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in serious]
         chat.get_by_role("textbox", name="Svar").fill("Hei, jeg heter Kari og er rådgiver.")
         chat.get_by_role("button", name="Send").click()
 
