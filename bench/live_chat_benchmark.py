@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import string
 import sys
 import time
 import uuid
@@ -39,6 +40,7 @@ PASSWORD = "benchmark-passord-langt"
 OPEN_HOURS_NOW = "2026-12-02T11:00:00+01:00"  # the staffed-hours check sees a Wednesday morning
 THINK = (1.0, 3.0)
 ASK = "kan jeg snakke med et menneske nå?"
+WORDS = ["hei", "takk", "jeg lurer på noe", "ok", "det er vanskelig", "skjønner", "ja", "nei"]
 
 
 async def reader(socket, seen: Dict[str, float], texts_of: Callable[[dict], List[str]]) -> None:
@@ -127,7 +129,7 @@ async def open_chat(base: str, counsellor: str, index: int) -> Chat:
     return Chat(client, console, visitor, claimed, console_seen, widget_seen, readers)
 
 
-async def chat_loop(chat: Chat, index: int, until: float, samples: Dict[str, List[float]], rng: random.Random) -> None:
+async def chat_loop(chat: Chat, index: int, until: float, samples: Dict[str, list], rng: random.Random) -> None:
     number = 0
     while time.monotonic() < until:
         number += 1
@@ -135,19 +137,23 @@ async def chat_loop(chat: Chat, index: int, until: float, samples: Dict[str, Lis
             ("visitor → counsellor", chat.visitor, chat.console_seen, {"type": "message"}),
             ("counsellor → visitor", chat.console, chat.widget_seen, {"type": "send", "handoff": chat.handoff}),
         ):
-            token = f"{direction[0]}{index}-{number}-{uuid.uuid4().hex[:6]}"
+            # letters only: digits could read as a phone number, which the gateway masks before storing
+            token = f"{direction[0]} {rng.choice(WORDS)} {''.join(rng.choices(string.ascii_lowercase, k=10))}"
             sent = time.monotonic()
             await socket.send_json({**frame, "id": token, "text": token})
             try:
                 samples[direction].append(await seen_by(seen, token) - sent)
             except TimeoutError:
-                samples["lost"].append(1)
+                samples["lost"].append(direction)
+                samples["late"].append((seen, token, sent))
             await asyncio.sleep(rng.uniform(*THINK))
 
 
 def accounts_for(database_url: str, chats: int) -> List[str]:
     store = BookingStore(database_url)
     store.migrate()
+    with store.engine.begin() as connection:  # a fresh start: no chats left open by an earlier run
+        connection.exec_driver_sql("UPDATE handoffs SET state = 'ended' WHERE state <> 'ended'")
     accounts = CounsellorAccounts(store.engine)
     names = [f"bench{n}" for n in range((chats + 1) // 2)]
     password_hash = hash_password(PASSWORD)
@@ -159,11 +165,14 @@ def accounts_for(database_url: str, chats: int) -> List[str]:
 async def measure(base: str, database_url: str, chats: int, users: int, seconds: float) -> Tuple[Dict, Dict]:
     names = accounts_for(database_url, chats)
     opened = [await open_chat(base, names[index // 2], index) for index in range(chats)]  # one at a time
-    samples: Dict[str, List[float]] = {"visitor → counsellor": [], "counsellor → visitor": [], "lost": []}
+    samples: Dict[str, list] = {"visitor → counsellor": [], "counsellor → visitor": [], "lost": [], "late": []}
     until = time.monotonic() + seconds
     bot_load = asyncio.create_task(run_load(Target(base, False), users, seconds))
     await asyncio.gather(*(chat_loop(chat, i, until, samples, random.Random(i)) for i, chat in enumerate(opened)))
     bot_samples = await bot_load
+    await asyncio.sleep(5)
+    samples["late"] = [round(seen[token] - sent, 1) if token in seen else None for seen, token, sent in samples["late"]]
+    samples["late"] = [delay for delay in samples["late"] if delay is not None]
     for chat in opened:
         await chat.close()
     bot = [s.latency for s in bot_samples if s.ok]
@@ -187,6 +196,7 @@ def main() -> int:
     clock.write_text(OPEN_HOURS_NOW)
     os.environ["HANDOFF_CLOCK_FILE"] = str(clock)  # the cluster's gateways inherit it
     os.environ["HANDOFF_CHATS_PER_COUNSELLOR"] = "2"
+    os.environ["COOKIE_SECURE"] = "0"  # the benchmark's counsellors log in over plain http on loopback
     running = start(2, args.postgres, args.redis)
     try:
         samples, bot = asyncio.run(measure(running.plan.url, args.postgres, args.chats, args.users, args.seconds))
@@ -199,7 +209,11 @@ def main() -> int:
             f"  {direction}: {len(values)} messages, p50 {percentile(values, 0.5):.0f} ms, "
             f"p95 {percentile(values, 0.95):.0f} ms, max {max(values, default=float('nan')):.0f} ms"
         )
-    print(f"  lost (not shown within 30 s): {len(samples['lost'])}")
+    lost = {direction: samples["lost"].count(direction) for direction in set(samples["lost"])}
+    print(
+        f"  lost (not shown within 30 s): {len(samples['lost'])} {lost or ''}; "
+        f"of those, shown later after (s): {samples['late'] or 'none'}"
+    )
     latencies = [v * 1000 for v in bot["latencies"]]
     print(
         f"  bot load beside it: {bot['messages']} messages, {bot['errors']} errors, "
