@@ -168,6 +168,8 @@ class Console:
                 "longest_wait_minutes": max((self._minutes(h.created_at, now) for h in waiting), default=0),
                 "available": len(available),
                 "live": await handoffs.in_thread(handoffs.store.live_count),
+                # "Var samtalen til hjelp?": counts only, never linked to a chat
+                "helpful": await handoffs.in_thread(handoffs.store.feedback_counts),
             }
         return view
 

@@ -254,6 +254,12 @@ def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
     assert "script-src 'self';" in listing.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in listing.headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
 
+    # Norwegian day names whatever the server's locale, and filters by channel (and day)
+    assert re.search(r"(mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag) \d\d\.\d\d \d\d:\d\d", listing.text)
+    assert reference in browser.get(f"{page}?kanal=phone", timeout=10).text
+    assert reference not in browser.get(f"{page}?kanal=chat", timeout=10).text
+    assert 'type="datetime-local"' in listing.text  # the block form's date-and-time picker
+
     forged = browser.post(
         f"{page}booking", data={"csrf": "forged", "reference": reference, "action": "done"}, timeout=10
     )
@@ -268,7 +274,8 @@ def test_counsellors_see_a_booking_on_their_page_and_mark_it_done(servers):
 
     plan = schedule()
     free = store.free_slots(plan, now_local(plan), 1)[0]
-    blocked = browser.post(f"{page}block", data={"csrf": csrf, "start": f"{free:%Y-%m-%d %H:%M}"}, timeout=10)
+    # as the picker sends it
+    blocked = browser.post(f"{page}block", data={"csrf": csrf, "start": f"{free:%Y-%m-%dT%H:%M}"}, timeout=10)
     assert "Sperret" in blocked.text
     assert free not in store.free_slots(plan, now_local(plan), 4)
 

@@ -165,7 +165,13 @@ def test_a_visitor_talks_with_a_counsellor_and_rasa_never_hears_it(tmp_path):
     assert "Hvilken dag?" not in seen["queued"]["message"]["text"]  # the form's question waits
     item = seen["item"]
     # kari is the environment's account, a supervisor: the queue's health, as numbers only
-    assert seen["view"]["health"] == {"waiting": 1, "longest_wait_minutes": 0, "available": 1, "live": 0}
+    assert seen["view"]["health"] == {
+        "waiting": 1,
+        "longest_wait_minutes": 0,
+        "available": 1,
+        "live": 0,
+        "helpful": {},
+    }
     assert item["crisis"] is True and item["channel"] == "web" and item["language"] == "nb"
     assert "jeg har det vondt" not in str(item)  # the queue shows no text
     assert seen["claimed"]["message"]["text"].startswith("Du snakker nå med en rådgiver")

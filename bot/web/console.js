@@ -100,7 +100,8 @@
     if (!health) return;
     ui.health.replaceChildren(element("p", {},
       `Venter: ${health.waiting} · Lengste ventetid: ${health.longest_wait_minutes} min · ` +
-      `Tilgjengelige rådgivere: ${health.available} · Pågående chatter: ${health.live}`));
+      `Tilgjengelige rådgivere: ${health.available} · Pågående chatter: ${health.live} · ` +
+      `Var samtalen til hjelp: ja ${health.helpful.yes || 0}, nei ${health.helpful.no || 0}`));
   }
 
   function receive(event) {
