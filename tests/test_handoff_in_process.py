@@ -21,6 +21,7 @@ from core.content import service_details
 from core.handoff_store import HandoffStore
 from core.protocol import DELETE_MARKER, HANDOFF_MARKER
 from core.settings import CounsellorPageSettings, HandoffSettings, load_settings
+from tests.conftest import next_event
 
 SESSION = "handoff-in-process-0001"
 PASSWORD = "et-langt-passord-for-test"
@@ -98,16 +99,26 @@ async def log_in(client: TestClient) -> None:
     assert response.status == 303, await response.text()
 
 
-async def next_of(socket, wanted, timeout: float = 5):
-    """The next event on the socket for which wanted(event) holds."""
+def next_of(socket, wanted, timeout: float = 5):
+    return next_event(socket, wanted, timeout)
 
-    async def wait():
-        while True:
-            event = await socket.receive_json()
-            if wanted(event):
-                return event
 
-    return await asyncio.wait_for(wait(), timeout)
+async def available_console(client):
+    """Kari logged in, her console open and marked available."""
+    await log_in(client)
+    console = await client.ws_connect("/radgiver/ws")
+    await console.send_json({"type": "available", "on": True})
+    await next_of(console, lambda e: e["type"] == "view" and e["available"])
+    return console
+
+
+async def visitor_asking(client, text: str = "en person takk"):
+    """The visitor's widget socket, past hello, having asked for a person with `text`."""
+    visitor = await client.ws_connect("/ws")
+    await visitor.send_json({"type": "hello", "session": SESSION})
+    await next_of(visitor, lambda e: e["type"] == "history")
+    await visitor.send_json({"type": "message", "id": uuid.uuid4().hex, "text": text})
+    return visitor
 
 
 def texts_of(body) -> list:
@@ -196,14 +207,8 @@ def _sender(seen) -> str:
 
 def test_deleting_the_conversation_mid_chat_removes_the_human_transcript(tmp_path):
     async def scenario(client, rasa, settings):
-        await log_in(client)
-        console = await client.ws_connect("/radgiver/ws")
-        await console.send_json({"type": "available", "on": True})
-        await next_of(console, lambda e: e["type"] == "view" and e["available"])
-        visitor = await client.ws_connect("/ws")
-        await visitor.send_json({"type": "hello", "session": SESSION})
-        await next_of(visitor, lambda e: e["type"] == "history")
-        await visitor.send_json({"type": "message", "id": "m1", "text": "en person takk"})
+        console = await available_console(client)
+        visitor = await visitor_asking(client)
         view = await next_of(console, lambda e: e["type"] == "view" and e["queue"])
         await console.send_json({"type": "claim", "handoff": view["queue"][0]["id"]})
         await next_of(console, lambda e: e["type"] == "view" and e["chats"])
@@ -258,16 +263,10 @@ def test_when_nobody_is_available_the_visitor_is_offered_a_booking_and_the_phone
 
 def test_while_waiting_a_crisis_gets_the_numbers_first_numbers_are_masked_and_avbryt_leaves(tmp_path):
     async def scenario(client, rasa, settings):
-        await log_in(client)
-        console = await client.ws_connect("/radgiver/ws")
-        await console.send_json({"type": "available", "on": True})
-        await next_of(console, lambda e: e["type"] == "view" and e["available"])
-        visitor = await client.ws_connect("/ws")
-        await visitor.send_json({"type": "hello", "session": SESSION})
-        await next_of(visitor, lambda e: e["type"] == "history")
+        console = await available_console(client)
         rasa_request = {HANDOFF_MARKER: {"crisis": False, "topics": ["faq/test_where"]}}
         rasa.answers_for_person = [{"custom": rasa_request}]
-        await visitor.send_json({"type": "message", "id": "m1", "text": "en person takk"})
+        visitor = await visitor_asking(client)
         await next_of(visitor, lambda e: e["type"] == "message" and "i køen" in e["message"]["text"])
         await next_of(console, lambda e: e["type"] == "view" and e["queue"] and not e["queue"][0]["crisis"])
         await visitor.send_json({"type": "message", "id": "m2", "text": "jeg orker ikke mer, jeg vil ta livet mitt"})
@@ -296,14 +295,8 @@ def test_while_waiting_a_crisis_gets_the_numbers_first_numbers_are_masked_and_av
 
 async def claimed_chat(client):
     """A counsellor available and a visitor whose chat the counsellor has taken: (console, visitor)."""
-    await log_in(client)
-    console = await client.ws_connect("/radgiver/ws")
-    await console.send_json({"type": "available", "on": True})
-    await next_of(console, lambda e: e["type"] == "view" and e["available"])
-    visitor = await client.ws_connect("/ws")
-    await visitor.send_json({"type": "hello", "session": SESSION})
-    await next_of(visitor, lambda e: e["type"] == "history")
-    await visitor.send_json({"type": "message", "id": uuid.uuid4().hex, "text": "en person takk"})
+    console = await available_console(client)
+    visitor = await visitor_asking(client)
     view = await next_of(console, lambda e: e["type"] == "view" and e["queue"])
     await console.send_json({"type": "claim", "handoff": view["queue"][0]["id"]})
     await next_of(visitor, lambda e: e["type"] == "message" and "Du snakker nå" in e["message"]["text"])
@@ -351,10 +344,7 @@ def test_two_counsellors_pressing_ta_samtalen_together_one_gets_it_and_the_other
             await console.send_json({"type": "available", "on": True})
             await next_of(console, lambda e: e["type"] == "view" and e["available"])
             consoles.append((session, console))
-        visitor = await client.ws_connect("/ws")
-        await visitor.send_json({"type": "hello", "session": SESSION})
-        await next_of(visitor, lambda e: e["type"] == "history")
-        await visitor.send_json({"type": "message", "id": "ask", "text": "en person takk"})
+        visitor = await visitor_asking(client)
         views = [await next_of(console, lambda e: e["type"] == "view" and e["queue"]) for _, console in consoles]
         handoff = views[0]["queue"][0]["id"]
         await asyncio.gather(*(console.send_json({"type": "claim", "handoff": handoff}) for _, console in consoles))
