@@ -363,3 +363,45 @@ def test_two_counsellors_pressing_ta_samtalen_together_one_gets_it_and_the_other
     outcomes, views = run(scenario, tmp_path)
     assert sorted(outcomes) == ["claim_failed", "view"]
     assert "health" in views[0] and "health" not in views[1]  # only supervisors see the queue's health
+
+
+def test_closing_the_console_or_logging_out_makes_the_counsellor_unavailable_and_the_limit_holds(tmp_path):
+    async def scenario(client, rasa, settings):
+        from core.counsellor_accounts import CounsellorAccounts
+
+        accounts = CounsellorAccounts(BookingStore(settings.bookings_url).engine)
+        console = await available_console(client)
+        seen_available = [a.name for a in accounts.available_now()]
+        await console.close()
+        for _ in range(50):  # the gateway notices the closed socket
+            if not accounts.available_now():
+                break
+            await asyncio.sleep(0.05)
+        after_close = [a.name for a in accounts.available_now()]
+
+        # the limit per account: kari (2 chats) cannot take a third
+        console = await available_console(client)
+        store = HandoffStore(BookingStore(settings.bookings_url).engine)
+        waiting = [store.request(f"visitor-{n}", "web", "nb", False, []) for n in range(3)]
+        outcomes = []
+        for handoff in waiting:
+            await console.send_json({"type": "claim", "handoff": handoff.id})
+            event = await next_of(
+                console,
+                lambda e, h=handoff: e["type"] == "claim_failed"
+                or (e["type"] == "view" and any(c["id"] == h.id for c in e["chats"])),
+            )
+            outcomes.append(event["type"])
+
+        # logging out (the page's form) also makes her unavailable
+        page = await (await client.get("/radgiver/")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        await client.post("/radgiver/logout", data={"csrf": csrf})
+        after_logout = [a.name for a in accounts.available_now()]
+        await console.close()
+        return seen_available, after_close, outcomes, after_logout
+
+    seen_available, after_close, outcomes, after_logout = run(scenario, tmp_path)
+    assert seen_available == ["kari"] and after_close == []
+    assert outcomes == ["view", "view", "claim_failed"]
+    assert after_logout == []
