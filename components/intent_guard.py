@@ -6,9 +6,13 @@
   classifier's ranking takes its place.
 - `when_unsure`: a short message with one of these phrases gets the intent when the classifier
   is unsure ("egentlig er jeg ikke klar for dette" is `stop`).
+- A message that is only a booking reference code ("e3ha-kddk") or only a PIN is an answer
+  (`inform`): its random letters and digits mean nothing to the classifier, which read one as
+  goodbye and ended the form that had just asked for it.
 Runs right after the topic classifier, before the fallback.
 """
 
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Text
 
@@ -21,7 +25,19 @@ from components.stateless import StatelessComponent
 from components.topic_classifier import RETRIEVAL_INTENT, intent_of, response_selector_output
 from core.intents import TOPIC_RANKING_KEY, is_command
 from core.phrase_matcher import PhraseMatcher
+from core.reference_codes import codes_in_text, without_codes
 from core.text_normalise import words
+
+ANSWER_INTENT = "inform"
+PIN = re.compile(r"\d{4,6}")
+
+
+def only_a_code_or_pin(text: str) -> bool:
+    """The whole message is a reference code (with a digit or its dash) or a PIN of 4-6 digits."""
+    bare = text.strip().strip(".,!?:;")
+    if PIN.fullmatch(bare.replace(" ", "")):
+        return True
+    return any(True for _ in codes_in_text(bare)) and not without_codes(bare).strip(" .,!?:;-")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -48,21 +64,27 @@ class IntentGuard(StatelessComponent):
             text = message.get(TEXT) or ""
             if is_command(text):
                 continue
+            if only_a_code_or_pin(text):
+                self._set(message, ANSWER_INTENT)
+                continue
             if intent in self.matchers and self.matchers[intent].best_match(text) is None:
                 self._step_down(message, intent)
             confidence = float((message.get(INTENT) or {}).get("confidence") or 0)
             if confidence < self.unsure_below and len(words(text)) <= self.unsure_max_words:
                 found = self.unsure.best_match(text)
                 if found:
-                    chosen = {INTENT_NAME_KEY: found.label, "confidence": 1.0}
-                    message.set(INTENT, chosen, add_to_output=True)
-                    message.set(
-                        INTENT_RANKING_KEY,
-                        [chosen]
-                        + [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != found.label],
-                        add_to_output=True,
-                    )
+                    self._set(message, found.label)
         return messages
+
+    @staticmethod
+    def _set(message: Message, intent: str) -> None:
+        chosen = {INTENT_NAME_KEY: intent, "confidence": 1.0}
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(
+            INTENT_RANKING_KEY,
+            [chosen] + [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent],
+            add_to_output=True,
+        )
 
     @staticmethod
     def _step_down(message: Message, intent: str) -> None:

@@ -86,3 +86,12 @@ def test_a_family_of_intents_handled_alike_is_sure_when_its_members_together_are
     assert merged[0][0] == "talk_to_human" and abs(merged[0][1] - 0.44) < 1e-9
     assert [label for label, _ in merged] == ["talk_to_human", "faq/service_contact", "greet"]
     assert merge_families(ranked, [["cancel_booking", "move_booking"]]) == ranked
+
+
+def test_a_reference_code_or_a_pin_typed_alone_is_an_answer_whatever_its_letters():
+    from components.intent_guard import only_a_code_or_pin
+
+    for alone in ("e3ha-kddk", "E3HA-KDDK.", "acde479k", "ACD-479", "4821", " 48 21 "):
+        assert only_a_code_or_pin(alone), alone
+    for words in ("takk takk", "ha det", "22 00 00 00", "1930 i morgen", "koden er E3HA-KDDK", "ja", "nett nett"):
+        assert not only_a_code_or_pin(words), words
