@@ -19,6 +19,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable, Dict, List, Optional
 
+from bot.payloads import is_button_payload
 from bot.redaction import redact
 from bot.replies import BotMessage
 from bot.texts import gateway_text
@@ -162,6 +163,12 @@ class Handoffs:
         """A message of a conversation in the queue or with a counsellor: to the counsellor only."""
         if _listed(text, "leave_words"):
             await self.end(handoff.id, "visitor")
+            return
+        if is_button_payload(text.strip()):  # an old button of the bot's: not words for the counsellor
+            if text.strip() == "/talk_to_human":
+                await self._already(handoff, language, out)
+            else:
+                await out.notice(said("button_in_chat", language))
             return
         # As for the bot: identifying numbers and addresses are masked before anything is stored.
         masked = redact(text)

@@ -405,3 +405,23 @@ def test_closing_the_console_or_logging_out_makes_the_counsellor_unavailable_and
     assert seen_available == ["kari"] and after_close == []
     assert outcomes == ["view", "view", "claim_failed"]
     assert after_logout == []
+
+
+def test_an_old_bot_button_tapped_mid_chat_is_explained_and_never_shown_to_the_counsellor(tmp_path):
+    async def scenario(client, rasa, settings):
+        console, visitor = await claimed_chat(client)
+        await visitor.send_json({"type": "button", "id": uuid.uuid4().hex, "payload": "/book_counsellor"})
+        explained = await next_of(visitor, lambda e: e["type"] == "message")
+        await visitor.send_json({"type": "button", "id": uuid.uuid4().hex, "payload": "/talk_to_human"})
+        already = await next_of(visitor, lambda e: e["type"] == "message")
+        store = HandoffStore(BookingStore(settings.bookings_url).engine)
+        stored = [m.text for m in store.transcript_of_sender(_sender({"store": store}))]
+        await console.close()
+        await visitor.close()
+        return explained, already, stored, rasa.heard
+
+    explained, already, stored, heard = run(scenario, tmp_path)
+    assert explained["message"]["text"] == said("button_in_chat", "nb")
+    assert already["message"]["text"] == said("already_talking", "nb")
+    assert not any(text.startswith("/") for text in stored)
+    assert "/book_counsellor" not in heard
