@@ -195,7 +195,6 @@ def main() -> int:
     clock.parent.mkdir(parents=True, exist_ok=True)
     clock.write_text(OPEN_HOURS_NOW)
     os.environ["HANDOFF_CLOCK_FILE"] = str(clock)  # the cluster's gateways inherit it
-    os.environ["HANDOFF_CHATS_PER_COUNSELLOR"] = "2"
     os.environ["COOKIE_SECURE"] = "0"  # the benchmark's counsellors log in over plain http on loopback
     running = start(2, args.postgres, args.redis)
     try:

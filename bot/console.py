@@ -67,7 +67,7 @@ class Console:
     # --- the socket -------------------------------------------------------------------------------
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
-        if not self.page._same_origin(request):
+        if not self.page.same_origin(request):
             raise web.HTTPForbidden(text="foreign origin")
         login = self.page.logged_in(request)
         if login is None:

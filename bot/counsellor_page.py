@@ -134,18 +134,15 @@ class CounsellorPage:
         ]
 
     # --- sessions ---------------------------------------------------------------------------
-    def _session(self, request: web.Request) -> Optional[dict]:
+    def logged_in(self, request: web.Request) -> Optional[dict]:
+        """The login of the request's cookie (the pages and the console's socket ask), or None."""
         login = self.accounts.login_of(request.cookies.get(SESSION_COOKIE, ""))
         if login is None:
             return None
         return {"user": login.account.name, "csrf": login.csrf, "account": login.account}
 
-    def logged_in(self, request: web.Request) -> Optional[dict]:
-        """The login of the request's cookie (the console's socket asks), or None."""
-        return self._session(request)
-
     def _require(self, request: web.Request, form: Optional[dict] = None) -> dict:
-        session = self._session(request)
+        session = self.logged_in(request)
         if session is None:
             raise web.HTTPSeeOther("/radgiver/login")
         if form is not None and not secrets.compare_digest(str(form.get("csrf", "")), session["csrf"]):
@@ -171,7 +168,7 @@ class CounsellorPage:
         self.audit.record(actor, "login_locked", address=address)
 
     @staticmethod
-    def _same_origin(request: web.Request) -> bool:
+    def same_origin(request: web.Request) -> bool:
         """A browser's Origin, when it sends one, must be this page's own host."""
         origin = request.headers.get("Origin")
         return origin is None or urlparse(origin).netloc.lower() == request.host.lower()
@@ -200,7 +197,7 @@ class CounsellorPage:
         address = client_address(request, self.trusted_proxies) or "?"
         form = await request.post()
         token = request.cookies.get(LOGIN_COOKIE, "")
-        if not self._same_origin(request) or not token or not secrets.compare_digest(str(form.get("csrf", "")), token):
+        if not self.same_origin(request) or not token or not secrets.compare_digest(str(form.get("csrf", "")), token):
             raise web.HTTPForbidden(text="Ugyldig skjema (CSRF). Last innloggingssiden på nytt.")
         account = self.accounts.get(str(form.get("user", ""))[:64])
         known_user = account is not None and not account.disabled

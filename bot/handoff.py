@@ -22,11 +22,12 @@ from typing import Awaitable, Callable, Dict, List, Optional
 from bot.payloads import is_button_payload
 from bot.redaction import redact
 from bot.replies import BotMessage
-from bot.texts import gateway_text
+from bot.texts import buttons, gateway_text
+from bot.texts import text as content_text
 from core.audit_log import AuditLog
 from core.availability import Schedule
 from core.clock import Clock
-from core.content import buttons_in, load, service_details, text_in
+from core.content import load
 from core.counsellor_accounts import CounsellorAccounts
 from core.crisis_phrases import crisis_in
 from core.dates import format_time
@@ -43,11 +44,11 @@ Publish = Callable[[str, dict], Awaitable[None]]
 
 
 def said(key: str, language: str, **values: object) -> str:
-    return text_in(load(TEXTS)[key], language).format_map({**service_details(), **values})
+    return content_text(TEXTS, key, language, **values)
 
 
 def offer_buttons(language: str) -> List[dict]:
-    return buttons_in(load(TEXTS)["offer_buttons"], language)
+    return buttons(TEXTS, "offer_buttons", language)
 
 
 def _words(text: str) -> str:
@@ -118,9 +119,9 @@ class Handoffs:
         if current is not None:
             await self.end(current.id, "visitor")
 
-    async def requested(self, sender: str, language: str, request: dict, out, now: Optional[datetime] = None) -> None:
+    async def requested(self, sender: str, language: str, request: dict, out) -> None:
         """The user asked for a person (Rasa's marker): the queue, or when the chat is staffed."""
-        now = now or self.clock.now()
+        now = self.clock.now()
         current = await self.open_for(sender)
         if current is not None:
             await self._already(current, language, out)
@@ -174,15 +175,14 @@ class Handoffs:
         masked = redact(text)
         if masked.found:
             await out.notice(gateway_text("redacted", language))
-        message = await self.in_thread(self.store.add_message, handoff.id, "visitor", masked.text)
+        await self.in_thread(self.store.add_message, handoff.id, "visitor", masked.text)
         crisis = crisis_in(text)
         if crisis and not handoff.crisis:
             await self.in_thread(self.store.mark_crisis, handoff.id)
         if crisis and handoff.state == "waiting":
             await out.notice(said("crisis_while_waiting", language))
-        await self.publish(handoff.counsellor or EVERYONE, {"type": "changed", "message": message.as_event()})
-        if crisis:
-            await self.changed()
+        # the holder's console shows the message; a crisis changes the queue every console shows
+        await self.changed(None if crisis else handoff.counsellor)
 
     async def took_feedback(self, sender: str, text: str, language: str, out) -> bool:
         answer = FEEDBACK_PAYLOADS.get(text.strip())
@@ -200,9 +200,7 @@ class Handoffs:
             ended = await self.in_thread(self.store.end, current.id, "deleted")
             if ended is not None:
                 self.audit.record(ended.counsellor or "(kø)", "chat_ended_deleted")
-                await self.changed()
-                if ended.counsellor:
-                    await self.changed(ended.counsellor)
+                await self.changed()  # every console, the holder's too
         await self.in_thread(self.store.delete_sender, sender)
 
     # --- the counsellor's side --------------------------------------------------------------------
@@ -224,8 +222,7 @@ class Handoffs:
         reach = self._reach(handoff)
         if reach is not None:
             await reach.notice(claimed)
-        await self.changed()
-        await self.changed(counsellor)
+        await self.changed()  # every console, the claimer's too
         return True
 
     async def counsellor_says(self, handoff_id: int, counsellor: str, text: str) -> Optional[ChatMessage]:
@@ -240,7 +237,7 @@ class Handoffs:
         reach = self._reach(handoff)
         if reach is not None:
             await reach.counsellor(message, account.display_name if account else "")
-        await self.publish(counsellor, {"type": "changed", "message": message.as_event()})
+        await self.changed(counsellor)
         return message
 
     async def end(self, handoff_id: int, by: str, counsellor: Optional[str] = None) -> bool:
@@ -256,22 +253,15 @@ class Handoffs:
             ending = "left_queue"
         else:
             ending = {"counsellor": "ended_by_counsellor", "visitor": "ended_by_visitor"}.get(by, "ended_idle")
-        await self.in_thread(self.store.add_message, handoff_id, "bot", said(ending, ended.language))
+        told = said(ending, ended.language)
+        await self.in_thread(self.store.add_message, handoff_id, "bot", told)
         reach = self._reach(handoff)
         if reach is not None:
-            await reach.notice(said(ending, ended.language))
+            await reach.notice(told)
             if handoff.state != "waiting":
-                await reach.messages(
-                    [
-                        BotMessage(
-                            said("feedback_question", ended.language),
-                            buttons_in(load(TEXTS)["feedback_buttons"], ended.language),
-                        )
-                    ]
-                )
-        await self.changed()
-        if ended.counsellor:
-            await self.changed(ended.counsellor)
+                question = said("feedback_question", ended.language)
+                await reach.messages([BotMessage(question, buttons(TEXTS, "feedback_buttons", ended.language))])
+        await self.changed()  # every console, the holder's too
         return True
 
     # --- the clock: unclaimed and idle chats ------------------------------------------------------
@@ -289,11 +279,11 @@ class Handoffs:
                     [BotMessage(said("unclaimed", handoff.language, minutes=minutes), offer_buttons(handoff.language))]
                 )
         idle = timedelta(minutes=self.settings.idle_minutes)
-        for handoff in await self.in_thread(self.store.idle_since, now - idle):
+        for handoff in await self.in_thread(self.store.silent_since, "with_counsellor", now - idle):
             await self.end(handoff.id, "idle")
         # A visitor who left the queue without a word (a closed tab) is not kept in it forever:
         # silent for the wait and the idle time together, the place goes.
-        for handoff in await self.in_thread(self.store.abandoned_since, now - wait - idle):
+        for handoff in await self.in_thread(self.store.silent_since, "waiting", now - wait - idle):
             await self.end(handoff.id, "idle")
 
     async def run_clock(self) -> None:

@@ -23,8 +23,9 @@ def privacy_url(public_base: str, language: str) -> str:
     return f"{public_base}{privacy_path(language)}"
 
 
-def text(file: str, name: str, language: str, **values: object) -> str:
-    """The text `name` of a content file, with {service_phone} etc. and any `values` filled in."""
+def text(file: str, name: str, language: str, /, **values: object) -> str:
+    """The text `name` of a content file, with {service_phone} etc. and any `values` filled in
+    (positional-only parameters: a placeholder may be called {name} too)."""
     return text_in(load(file)[name], language).format_map({**service_details(), **values})
 
 

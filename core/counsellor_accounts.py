@@ -61,10 +61,6 @@ class Account:
     max_chats: int
     available: bool
 
-    @property
-    def shown_name(self) -> str:
-        return self.display_name or ""
-
 
 @dataclass(frozen=True)
 class Login:

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 OPEN = ("waiting", "with_counsellor")
-OPEN_WHERE = sa.text("state IN ('waiting', 'with_counsellor')")
 RECENT_CLAIMS = 20  # the waits of the last claims give the estimate told to a new visitor
 TEXT_LIMIT = 4000  # a counsellor's or visitor's message; the channels' own limits are lower
 
@@ -114,14 +113,9 @@ class ChatMessage:
     text: str
     at: datetime  # aware, UTC
 
-    def as_event(self) -> dict:
-        return {
-            "id": self.id,
-            "handoff": self.handoff_id,
-            "author": self.author,
-            "text": self.text,
-            "ts": self.at.timestamp(),
-        }
+    @classmethod
+    def from_row(cls, row) -> "ChatMessage":
+        return cls(row.id, row.handoff_id, row.author, row.text, row.at.replace(tzinfo=timezone.utc))
 
 
 class HandoffStore:
@@ -258,16 +252,10 @@ class HandoffStore:
                 told.append(candidate)
         return told
 
-    def abandoned_since(self, cutoff: datetime) -> List[Handoff]:
-        """Waiting, with nothing said since `cutoff` (the visitor's last word or the bot's notice)."""
-        query = handoffs.select().where(handoffs.c.state == "waiting", handoffs.c.last_activity_at < _naive(cutoff))
-        with self.engine.connect() as connection:
-            return [Handoff.from_row(row) for row in connection.execute(query)]
-
-    def idle_since(self, cutoff: datetime) -> List[Handoff]:
-        query = handoffs.select().where(
-            handoffs.c.state == "with_counsellor", handoffs.c.last_activity_at < _naive(cutoff)
-        )
+    def silent_since(self, state: str, cutoff: datetime) -> List[Handoff]:
+        """Handoffs in `state` with nothing said since `cutoff` (a visitor's, a counsellor's or the
+        bot's word): an idle chat, or a place in the queue its visitor left without a word."""
+        query = handoffs.select().where(handoffs.c.state == state, handoffs.c.last_activity_at < _naive(cutoff))
         with self.engine.connect() as connection:
             return [Handoff.from_row(row) for row in connection.execute(query)]
 
@@ -288,10 +276,7 @@ class HandoffStore:
             .order_by(messages.c.id)
         )
         with self.engine.connect() as connection:
-            return [
-                ChatMessage(row.id, row.handoff_id, row.author, row.text, row.at.replace(tzinfo=timezone.utc))
-                for row in connection.execute(query)
-            ]
+            return [ChatMessage.from_row(row) for row in connection.execute(query)]
 
     def transcript_of_sender(self, sender_id: str) -> List[ChatMessage]:
         """Every human message of the conversation, oldest first (the widget's history)."""
@@ -302,10 +287,7 @@ class HandoffStore:
             .order_by(messages.c.id)
         )
         with self.engine.connect() as connection:
-            return [
-                ChatMessage(row.id, row.handoff_id, row.author, row.text, row.at.replace(tzinfo=timezone.utc))
-                for row in connection.execute(query)
-            ]
+            return [ChatMessage.from_row(row) for row in connection.execute(query)]
 
     # --- feedback: counted, never linked ------------------------------------------------------------
     def take_feedback(self, sender_id: str, answer: str, today: date) -> bool:

@@ -67,7 +67,6 @@ class HandoffSettings:
 
     wait_minutes: float = 10  # HANDOFF_WAIT_MINUTES: unclaimed this long, the visitor is told and offered more
     idle_minutes: float = 20  # HANDOFF_IDLE_MINUTES: a chat silent this long ends, and the bot is back
-    chats_per_counsellor: int = 2  # HANDOFF_CHATS_PER_COUNSELLOR: an account's default limit
     check_seconds: float = 15  # HANDOFF_CHECK_SECONDS: how often each gateway looks for unclaimed and idle chats
     # HANDOFF_CLOCK_FILE (tests only): the time the staffed-hours check reads (core/clock.py)
     clock_file: Optional[Path] = None
@@ -276,7 +275,6 @@ def _handoff() -> HandoffSettings:
     return HandoffSettings(
         wait_minutes=float(_env("HANDOFF_WAIT_MINUTES", "10")),
         idle_minutes=float(_env("HANDOFF_IDLE_MINUTES", "20")),
-        chats_per_counsellor=_number("HANDOFF_CHATS_PER_COUNSELLOR", 2),
         check_seconds=float(_env("HANDOFF_CHECK_SECONDS", "15")),
         clock_file=Path(os.environ["HANDOFF_CLOCK_FILE"]) if os.environ.get("HANDOFF_CLOCK_FILE") else None,
     )
