@@ -13,47 +13,9 @@ from typing import Optional
 
 import dateparser
 
+from actions.number_words import NUMBER_WORDS
 from core.text_normalise import normalise
 
-NUMBER_WORDS = {
-    "en": 1,
-    "ett": 1,
-    "ein": 1,
-    "eitt": 1,
-    "one": 1,
-    "a": 1,
-    "an": 1,
-    "to": 2,
-    "two": 2,
-    "tre": 3,
-    "three": 3,
-    "fire": 4,
-    "four": 4,
-    "fem": 5,
-    "five": 5,
-    "seks": 6,
-    "six": 6,
-    "sju": 7,
-    "syv": 7,
-    "seven": 7,
-    "atte": 8,
-    "eight": 8,
-    "ni": 9,
-    "nine": 9,
-    "ti": 10,
-    "ten": 10,
-    "elleve": 11,
-    "tolv": 12,
-    "twelve": 12,
-    "et par": 2,
-    "eit par": 2,
-    "a couple of": 2,
-    "a couple": 2,
-    "noen": 3,
-    "nokre": 3,
-    "nokon": 3,
-    "a few": 3,
-}
 UNITS = {  # unit word (normalised) -> (hours per unit, half-width of the window in hours)
     "time": (1, 0),
     "timer": (1, 0),

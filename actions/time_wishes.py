@@ -14,6 +14,7 @@ from typing import Optional, Tuple
 
 import dateparser
 
+from actions.number_words import NUMBER_WORDS
 from core.text_normalise import normalise
 
 WEEKDAYS = {
@@ -52,24 +53,6 @@ IN_DAYS = re.compile(
     r"\b(om|in)\s+(\d+|en|ein|ett|eitt|to|tre|fire|fem|seks|sju|syv|one|two|three|four|five)\s+"
     r"(dag|dager|dagar|days?)\b"
 )
-NUMBER_WORDS = {
-    "en": 1,
-    "ein": 1,
-    "ett": 1,
-    "eitt": 1,
-    "one": 1,
-    "to": 2,
-    "two": 2,
-    "tre": 3,
-    "three": 3,
-    "fire": 4,
-    "four": 4,
-    "fem": 5,
-    "five": 5,
-    "seks": 6,
-    "sju": 7,
-    "syv": 7,
-}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ kind of conversation, with every failed check.
 import argparse
 import json
 import os
-import secrets
 import sys
 import tempfile
 import uuid
@@ -25,25 +24,13 @@ OUT = ROOT / "bench" / "out"
 
 
 def start_stack(var_dir: Path, model: Path):
-    from core.settings import Settings
-    from ops.processes import free_port, start_action_server, start_gateway, start_rasa, wait_until_ready
+    from ops.processes import loopback_settings, start_action_server, start_gateway, start_rasa, wait_until_ready
 
     clock_file = var_dir / "action_clock"
     os.environ.update(
         ACTION_CLOCK_FILE=str(clock_file), COOKIE_SECURE="0", DATABASE_URL=f"sqlite:///{var_dir / 'bookings.db'}"
     )
-    settings = Settings(
-        rasa_host="127.0.0.1",
-        rasa_port=free_port(),
-        action_host="127.0.0.1",
-        action_port=free_port(),
-        gateway_host="127.0.0.1",
-        gateway_port=free_port(),
-        rasa_auth_token=secrets.token_hex(16),
-        tracker_db=var_dir / "tracker.db",
-        model_path=model,
-        var_dir=var_dir,
-    )
+    settings = loopback_settings(var_dir, model)
     # every player comes from one address and books several times
     processes = [
         start_action_server(settings, BOOKINGS_PER_ADDRESS_PER_DAY="100000"),

@@ -54,6 +54,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def loopback_settings(var_dir: Path, model_path: Path) -> Settings:
+    """Settings for a throwaway stack of one of each process on free loopback ports, its files in
+    `var_dir` (the tests' stack, the conversation benchmark's)."""
+    return Settings(
+        rasa_host="127.0.0.1",
+        rasa_port=free_port(),
+        action_host="127.0.0.1",
+        action_port=free_port(),
+        gateway_host="127.0.0.1",
+        gateway_port=free_port(),
+        rasa_auth_token=secrets.token_hex(16),
+        tracker_db=var_dir / "tracker.db",
+        model_path=model_path,
+        var_dir=var_dir,
+    )
+
+
 def open_private_log(path: Path):
     """A log file for appending, readable by its owner only (bot/private_files.py)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

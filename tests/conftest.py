@@ -50,6 +50,32 @@ async def next_event(socket, wanted, timeout: float = 30):
     return await asyncio.wait_for(wait(), timeout)
 
 
+@contextlib.asynccontextmanager
+async def gateway_in_process(rasa_app, var_dir: Path, **overrides):
+    """The real gateway app in this process (aiohttp test server, SQLite in var_dir, no Telegram,
+    no Redis) in front of `rasa_app`, a small fake Rasa served over real HTTP; yields (client, settings)."""
+    import dataclasses
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.gateway import create_app
+    from core.settings import load_settings
+
+    async with TestServer(rasa_app) as rasa_server:
+        settings = dataclasses.replace(
+            load_settings(),
+            rasa_host="127.0.0.1",
+            rasa_port=rasa_server.port,
+            var_dir=var_dir,
+            tracker_db=var_dir / "tracker.db",
+            telegram_token="",
+            gateway_redis_url="",
+            **overrides,
+        )
+        async with TestClient(TestServer(create_app(settings))) as client:
+            yield client, settings
+
+
 def counsellor_login(browser, page: str, user: str, password: str, **headers):
     """Logs in as a browser does: the form first (its CSRF cookie and field), then the post."""
     import re
@@ -189,10 +215,8 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    import secrets
-
     from bot.passwords import hash_password
-    from core.settings import Settings
+    from ops.processes import loopback_settings
 
     var_dir = tmp_path_factory.mktemp("var")
     clock_file = var_dir / "action_clock"
@@ -208,18 +232,7 @@ def stack(tmp_path_factory):
         COOKIE_SECURE="0",
         ACTION_CLOCK_FILE=str(clock_file),
     )
-    settings = Settings(
-        rasa_host="127.0.0.1",
-        rasa_port=free_port(),
-        action_host="127.0.0.1",
-        action_port=free_port(),
-        gateway_host="127.0.0.1",
-        gateway_port=free_port(),
-        rasa_auth_token=secrets.token_hex(16),
-        tracker_db=var_dir / "tracker.db",
-        model_path=ROOT / "models" / "current.tar.gz",
-        var_dir=var_dir,
-    )
+    settings = loopback_settings(var_dir, ROOT / "models" / "current.tar.gz")
     running = Stack(settings)
     try:
         running.wait_until_ready()

@@ -3,17 +3,15 @@ in front of a small fake Rasa that answers over real HTTP. Nothing here needs th
 is checked is what the gateway does before, around and after Rasa."""
 
 import asyncio
-import dataclasses
 import json
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.gateway import create_app
 from bot.texts import gateway_text
 from core.protocol import DELETE_MARKER
-from core.settings import load_settings
+from tests.conftest import gateway_in_process
 
 SESSION = "in-process-session-0001"
 
@@ -50,19 +48,8 @@ def run(scenario, tmp_path: Path, **overrides):
 
     async def main():
         rasa = FakeRasa()
-        async with TestServer(rasa.app) as rasa_server:
-            settings = dataclasses.replace(
-                load_settings(),
-                rasa_host="127.0.0.1",
-                rasa_port=rasa_server.port,
-                var_dir=tmp_path,
-                tracker_db=tmp_path / "tracker.db",
-                telegram_token="",
-                gateway_redis_url="",
-                **overrides,
-            )
-            async with TestClient(TestServer(create_app(settings))) as client:
-                return await scenario(client, rasa)
+        async with gateway_in_process(rasa.app, tmp_path, **overrides) as (client, _settings):
+            return await scenario(client, rasa)
 
     return asyncio.run(main())
 

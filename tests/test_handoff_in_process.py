@@ -4,24 +4,22 @@ side by side. Checked: the queue, the claim, messages both ways, Rasa never hear
 part, the end and the bot back, the anonymous feedback count, deletion removing the transcript."""
 
 import asyncio
-import dataclasses
 import re
 import uuid
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.gateway import create_app
 from bot.handoff import said
 from bot.passwords import hash_password
 from core.booking_store import BookingStore
 from core.content import service_details
 from core.handoff_store import HandoffStore
 from core.protocol import DELETE_MARKER, HANDOFF_MARKER
-from core.settings import CounsellorPageSettings, HandoffSettings, load_settings
-from tests.conftest import next_event
+from core.settings import CounsellorPageSettings, HandoffSettings
+from tests.conftest import gateway_in_process, next_event
 
 SESSION = "handoff-in-process-0001"
 PASSWORD = "et-langt-passord-for-test"
@@ -69,23 +67,14 @@ def run(scenario, tmp_path: Path, clock: str = OPEN_WEDNESDAY):
 
     async def main():
         rasa = FakeRasa()
-        async with TestServer(rasa.app) as rasa_server:
-            settings = dataclasses.replace(
-                load_settings(),
-                rasa_host="127.0.0.1",
-                rasa_port=rasa_server.port,
-                var_dir=tmp_path,
-                tracker_db=tmp_path / "tracker.db",
-                database_url=f"sqlite:///{tmp_path / 'bookings.db'}",
-                telegram_token="",
-                gateway_redis_url="",
-                counsellors=CounsellorPageSettings(
-                    user="kari", password_hash=hash_password(PASSWORD), secure_cookie=False
-                ),
-                handoff=HandoffSettings(clock_file=clock_file, check_seconds=3600),
-            )
-            async with TestClient(TestServer(create_app(settings))) as client:
-                return await scenario(client, rasa, settings)
+        async with gateway_in_process(
+            rasa.app,
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'bookings.db'}",
+            counsellors=CounsellorPageSettings(user="kari", password_hash=hash_password(PASSWORD), secure_cookie=False),
+            handoff=HandoffSettings(clock_file=clock_file, check_seconds=3600),
+        ) as (client, settings):
+            return await scenario(client, rasa, settings)
 
     return asyncio.run(main())
 
