@@ -38,6 +38,7 @@ class Console:
     def __init__(self, page: CounsellorPage, handoffs: Handoffs, rasa: RasaClient, redis=None) -> None:
         self.page, self.handoffs, self.rasa = page, handoffs, rasa
         self.sockets: Dict[str, Set[web.WebSocketResponse]] = {}  # account → its open consoles here
+        self._steps: Set[asyncio.Task] = set()
         self.bus = PushBus(redis, self._here, channel=CONSOLE_CHANNEL)
         handoffs.publish = self.bus.publish
         page.on_logout.append(self._logged_out)
@@ -97,11 +98,22 @@ class Console:
             sockets.discard(socket)
             if not sockets:
                 self.sockets.pop(name, None)
-                # the last console of this counsellor closed: not available any more
-                await self.handoffs.in_thread(self.handoffs.accounts.set_available, name, False)
-                self.page.audit.record(name, "unavailable")
-                await self.handoffs.changed()
+                # aiohttp cancels the handler when the page goes away; the counsellor must still be
+                # marked away, so this step runs on as its own task
+                await asyncio.shield(self._keep(self._went_away(name)))
         return socket
+
+    async def _went_away(self, name: str) -> None:
+        """The last console of this counsellor closed: not available any more."""
+        await self.handoffs.in_thread(self.handoffs.accounts.set_available, name, False)
+        self.page.audit.record(name, "unavailable")
+        await self.handoffs.changed()
+
+    def _keep(self, step) -> asyncio.Task:
+        task = asyncio.ensure_future(step)
+        self._steps.add(task)  # a running task needs a strong reference
+        task.add_done_callback(self._steps.discard)
+        return task
 
     async def _on_frame(self, name: str, socket: web.WebSocketResponse, data: dict) -> None:
         kind, handoffs = data.get("type"), self.handoffs
