@@ -4,6 +4,7 @@ HTTP channel, typed, and prints the share of checks and of whole conversations t
 kind of conversation, with every failed check.
 
     .venv/bin/python bench/conversation_benchmark.py [--only CA-01 CB-03] [--model models/current.tar.gz]
+        [--folder bench/blind/conversations]
 """
 
 import argparse
@@ -87,11 +88,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="*", help="conversation ids")
     parser.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
+    parser.add_argument(
+        "--folder",
+        default=str(ROOT / "tests" / "conversations"),
+        help="the conversations to play (bench/blind/conversations: held out, never read to fix)",
+    )
     parser.add_argument("--transcripts", action="store_true", help="print every failed conversation in full")
     args = parser.parse_args()
     from ops.processes import stop
 
-    conversations = [c for c in load_conversations() if not args.only or c["id"] in args.only]
+    conversations = [c for c in load_conversations(Path(args.folder)) if not args.only or c["id"] in args.only]
     with tempfile.TemporaryDirectory() as folder:
         settings, processes, clock_file = start_stack(Path(folder), Path(args.model))
         try:
@@ -112,7 +118,7 @@ def main() -> int:
     for kind, numbers in summary.items():
         print(f"  {kind:18s} {numbers['checks']:>16s}  {numbers['conversations']}")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "conversations.json").write_text(
+    (OUT / f"conversations-{Path(args.folder).name}.json").write_text(
         json.dumps({"summary": summary, "failures": {r.id: r.failures for r in results}}, indent=2, ensure_ascii=False)
     )
     return 0

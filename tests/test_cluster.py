@@ -138,13 +138,22 @@ def assert_turns_do_not_interleave(events):
         assert "bot" in turn and turn[-1] == "action_listen", kinds[here:following]
 
 
-def book(cluster, session, slot_number=0):
-    """A chat booking, message by message; returns the replicas that answered and the last reply."""
+def offered_slots(cluster) -> list:
+    """The chat slots the bot offers a new user now (their button payloads)."""
+    session = uuid.uuid4().hex
+    post(cluster, session, "jeg vil bestille en samtale")
+    offered = [p for p in payloads(post(cluster, session, '/inform{"booking_channel": "chat"}')) if "booking_slot" in p]
+    post(cluster, session, "/restart")
+    return offered
+
+
+def book(cluster, session, slot_payload=None):
+    """A chat booking, message by message (the first slot offered, or the one given); returns
+    the replicas that answered and the last reply."""
     replicas, replies = [], []
     for say in ["jeg vil bestille en samtale", '/inform{"booking_channel": "chat"}', None, "/affirm"]:
         if say is None:
-            slots = [p for p in payloads(replies[-1]) if "booking_slot" in p]
-            say = slots[min(slot_number, len(slots) - 1)]
+            say = slot_payload or next(p for p in payloads(replies[-1]) if "booking_slot" in p)
         replies.append(post(cluster, session, say))
         replicas.append(replies[-1].headers["X-Gateway-Replica"])
     return replicas, replies
@@ -309,6 +318,9 @@ def cut_connections(postgres_url) -> int:
 def test_postgresql_connections_cut_during_bookings_lose_or_double_nothing(cluster, postgres_url):
     _, _, pseudonyms = cluster
     sessions = [uuid.uuid4().hex for _ in range(4)]
+    # one slot each, from one listing: a session's own list shifts as the others book
+    slots = offered_slots(cluster)
+    assert len(slots) >= len(sessions)
     stop_cutting = threading.Event()
     cuts = []
 
@@ -320,7 +332,7 @@ def test_postgresql_connections_cut_during_bookings_lose_or_double_nothing(clust
     cutter.start()
     try:
         with ThreadPoolExecutor(len(sessions)) as pool:
-            results = list(pool.map(lambda pair: book(cluster, pair[1], pair[0]), enumerate(sessions)))
+            results = list(pool.map(lambda pair: book(cluster, *pair), zip(sessions, slots)))
     finally:
         stop_cutting.set()
         cutter.join()
