@@ -29,7 +29,7 @@ from actions.form_reading import (
     payload_entities,
     without_ordinals,
 )
-from actions.time_wishes import parse_wish, ruled_out_days
+from actions.time_wishes import NEAR_AFTER, NEAR_BEFORE, named_moment, nearest_to, parse_wish, ruled_out_days
 from core import dates
 from core.availability import Schedule
 from core.booking_pins import new_pin, pin_hash, pin_in_text, pin_matches
@@ -303,12 +303,26 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
                 return {"booking_wish": f"after|{offered[0]}", "booking_slot": None}
         if wish.understood and intent != "affirm":
             end = wish.end.isoformat() if wish.end else ""
-            return {"booking_wish": f"{wish.start.isoformat()}|{end}", "booking_slot": None, "booking_confirmed": None}
+            chosen = self._named_time(wish, tracker, values)
+            return {"booking_wish": f"{wish.start.isoformat()}|{end}", "booking_slot": chosen, "booking_confirmed": None}
         excluded = ruled_out_days(text)
         if excluded:  # "ikke torsdag": other days, not a miss
             days = sorted(set(tracker.get_slot("booking_not_days") or []) | {str(d) for d in excluded})
             return {"booking_not_days": days, "booking_slot": None, "booking_confirmed": None}
         return {}
+
+    def _named_time(self, wish, tracker, values) -> Optional[str]:
+        """A named clock time is a choice: the free slot nearest to it, once the channel is known
+        (the confirmation shows the time, so "nei" can still change it)."""
+        channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
+        moment = named_moment(wish)
+        if moment is None or not channel:
+            return None
+        plan = schedule()
+        not_days = {int(d) for d in tracker.get_slot("booking_not_days") or []}
+        near = store().free_slots(plan, now_local(plan), MAX_OFFERED, moment - NEAR_BEFORE, moment + NEAR_AFTER, channel)
+        chosen = nearest_to(moment, [slot for slot in near if slot.weekday() not in not_days])
+        return chosen.isoformat() if chosen else None
 
     def _phone(self, text, tracker, asked, values) -> Dict[Text, Any]:
         channel = values.get("booking_channel") or tracker.get_slot("booking_channel")

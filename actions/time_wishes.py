@@ -46,9 +46,18 @@ ASAP = re.compile(
     r"as soon as possible|forste ledige|nermaste ledige|naermeste ledige|forste mulige|"
     r"earliest|kva som helst|hva som helst|nar som helst|anytime|any time)\b"
 )
-AFTER = re.compile(r"\b(etter|fra|after|from)\s+(kl|klokka|klokken)?\s*(\d{1,2})(?:[:.](\d{2}))?\s*(pm|am)?\b")
-BEFORE = re.compile(r"\b(for|innen|before|by)\s+(kl|klokka|klokken)?\s*(\d{1,2})(?:[:.](\d{2}))?\s*(pm|am)?\b")
-AT = re.compile(r"\b(kl|klokka|klokken|at)\s*(\d{1,2})(?:[:.](\d{2}))?\s*(pm|am)?\b|\b(\d{1,2})[:.](\d{2})\b")
+# The text is normalised, so "11.30" and "13:00" arrive as "11 30" and "13 00".
+MINUTES = r"(?:[ ]([0-5]\d))?"
+CLOCK_WORDS = {w: n for w, n in NUMBER_WORDS.items() if " " not in w and w not in ("a", "an", "noen", "nokre", "nokon")}
+HOUR = r"(\d{1,2}|" + "|".join(sorted(CLOCK_WORDS, key=len, reverse=True)) + ")"
+AFTER = re.compile(rf"\b(etter|fra|after|from)\s+(kl|klokka|klokken)?\s*{HOUR}{MINUTES}\s*(pm|am)?\b")
+BEFORE = re.compile(rf"\b(for|innen|before|by)\s+(kl|klokka|klokken)?\s*{HOUR}{MINUTES}\s*(pm|am)?\b")
+AT = (  # each: hour, minutes, am/pm
+    re.compile(rf"\b(?:kl|klokka|klokken|klokka er|at|around|ca|rundt|omkring|vid|ved)\s*{HOUR}{MINUTES}\s*(pm|am)?\b"),
+    re.compile(r"\b(\d{1,2})" + MINUTES + r"\s*(pm|am)\b"),  # "3pm", "3 30 pm"
+    re.compile(rf"\b{HOUR}\s*(?:tiden|tida|tia)()()\b"),  # "ett-tiden", "tolvtida"
+    re.compile(r"\b(0?[7-9]|1\d|2[0-2])[ ]?(00|15|30|45)()\b"),  # "11.30", "1300" (not dates: 05.01)
+)
 IN_DAYS = re.compile(
     r"\b(om|in)\s+(\d+|en|ein|ett|eitt|to|tre|fire|fem|seks|sju|syv|one|two|three|four|five)\s+"
     r"(dag|dager|dagar|days?)\b"
@@ -62,10 +71,11 @@ class Wish:
     start: datetime
     end: Optional[datetime]
     understood: bool = True
+    at: Optional[time] = None  # a clock time the user named ("mandag kl 11"): a choice, not a range
 
 
 def _hour(hours: str, minutes: Optional[str], meridiem: Optional[str]) -> Optional[time]:
-    hour = int(hours)
+    hour = int(hours) if hours.isdigit() else CLOCK_WORDS[hours]
     if meridiem == "pm" and hour < 12:
         hour += 12
     elif meridiem is None and 1 <= hour <= 7:
@@ -156,6 +166,16 @@ def ruled_out_days(raw: str) -> list:
     return sorted(set(found))
 
 
+def _clock_time(text: str) -> Optional[time]:
+    """The clock time a (normalised) text names, if any."""
+    for pattern in AT:
+        match = pattern.search(text)
+        if match:
+            hours, minutes, meridiem = match.groups()
+            return _hour(hours, minutes or None, meridiem or None)
+    return None
+
+
 def parse_wish(raw: str, now: datetime) -> Wish:
     """Reads a wish for an appointment time; `now` must be aware (local time zone)."""
     zone = now.tzinfo
@@ -179,35 +199,48 @@ def parse_wish(raw: str, now: datetime) -> Wish:
     if days is None:
         explicit = _explicit_date(raw, now)
         days = (explicit, explicit) if explicit else None
-    after, before, at = AFTER.search(text), BEFORE.search(text), AT.search(text)
+    after, before = AFTER.search(text), BEFORE.search(text)
     if after:
         earliest = _hour(after.group(3), after.group(4), after.group(5)) or earliest
     if before:
         latest = _hour(before.group(3), before.group(4), before.group(5)) or latest
-    if at and not after and not before:
-        exact = _hour(at.group(2) or at.group(5), at.group(3) or at.group(6), at.group(4))
-        if exact:
-            earliest = exact
-            latest = time(min(exact.hour + 1, 23), exact.minute)
+    exact = None if after or before else _clock_time(text)
+    if exact:
+        earliest = exact
+        latest = time(min(exact.hour + 1, 23), exact.minute)
 
     if days is None and earliest == time(0, 0) and latest is None:
         return Wish(now, None, understood=False)
     first_day, last_day = days or (now.date(), None)
     start = datetime.combine(first_day, earliest, zone)
     if last_day is None:  # a time of day with no day: the next such time, any day
-        return Wish(max(start, now), None) if latest is None else _daily_window(now, earliest, latest)
+        return Wish(max(start, now), None) if latest is None else _daily_window(now, earliest, latest, exact)
     end = (
         datetime.combine(last_day, latest, zone)
         if latest
         else datetime.combine(last_day + timedelta(days=1), time(0), zone)
     )
-    return Wish(max(start, now) if first_day == now.date() else start, end)
+    return Wish(max(start, now) if first_day == now.date() else start, end, at=exact)
 
 
-def _daily_window(now: datetime, earliest: time, latest: time) -> Wish:
+def _daily_window(now: datetime, earliest: time, latest: time, exact: Optional[time] = None) -> Wish:
     """'ettermiddag' with no day: the nearest afternoon that is still ahead."""
     day = now.date()
     if now.time() >= latest:
         day += timedelta(days=1)
     start = datetime.combine(day, earliest, now.tzinfo)
-    return Wish(max(start, now), datetime.combine(day, latest, now.tzinfo))
+    return Wish(max(start, now), datetime.combine(day, latest, now.tzinfo), at=exact)
+
+
+NEAR_BEFORE, NEAR_AFTER = timedelta(minutes=30), timedelta(hours=1)  # "kl 11" takes 11:15 or 10:45
+
+
+def named_moment(wish: Wish) -> Optional[datetime]:
+    """The clock time the user named, on the wish's day."""
+    return None if wish.at is None else datetime.combine(wish.start.date(), wish.at, wish.start.tzinfo)
+
+
+def nearest_to(moment: datetime, slots) -> Optional[datetime]:
+    """The slot closest to `moment`, if one starts within NEAR_BEFORE before it or NEAR_AFTER after."""
+    near = [slot for slot in slots if -NEAR_BEFORE <= slot - moment < NEAR_AFTER]
+    return min(near, key=lambda slot: abs(slot - moment), default=None)

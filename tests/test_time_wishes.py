@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actions.time_wishes import parse_wish
+from actions.time_wishes import named_moment, nearest_to, parse_wish
 
 OSLO = ZoneInfo("Europe/Oslo")
 NOW = datetime(2027, 1, 4, 10, 30, tzinfo=OSLO)  # Monday 4 January 2027, 10:30
@@ -56,3 +56,33 @@ def test_evening_wish_late_in_the_day_moves_to_tomorrow():
     late = datetime(2027, 1, 4, 22, 30, tzinfo=OSLO)
     wish = parse_wish("kveld", late)
     assert (wish.start.day, wish.start.hour, wish.end.hour) == (5, 17, 22)
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("tirsdag kl 11, da har jeg pause", "Tue 05 11:00"),
+        ("thursday 11.30?", "Thu 07 11:30"),
+        ("onsdag 13:00", "Wed 06 13:00"),
+        ("mandag 1300 ellr no", "Mon 04 13:00"),
+        ("tuesday, like 3pm? i have class till 2", "Tue 05 15:00"),
+        ("tisdag kanske? vid ett-tiden", "Tue 05 13:00"),
+        ("fredag klokka tolv om det går", "Fri 08 12:00"),
+        ("tysdag klokka to", "Tue 05 14:00"),
+    ],
+)
+def test_a_named_clock_time_is_read_as_typed(text, named):
+    wish = parse_wish(text, NOW)
+    assert named_moment(wish).strftime("%a %d %H:%M") == named
+
+
+@pytest.mark.parametrize("text", ["05.01", "i work 7 to 15 every day", "we live 4 men in one flat", "at a time that suits"])
+def test_numbers_that_are_no_clock_time_name_none(text):
+    assert named_moment(parse_wish(text, NOW)) is None
+
+
+def test_the_slot_nearest_to_a_named_time_is_taken_within_reach_only():
+    asked = datetime(2027, 1, 5, 11, 0, tzinfo=OSLO)
+    slots = [datetime(2027, 1, 5, h, m, tzinfo=OSLO) for h, m in ((9, 45), (10, 30), (11, 15), (13, 0))]
+    assert nearest_to(asked, slots) == slots[2]
+    assert nearest_to(asked.replace(hour=15), slots) is None
