@@ -215,7 +215,10 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
 
     async def get_extraction_events(self, dispatcher, tracker, domain) -> List[EventType]:
         carrying = heard_first(tracker) and may_carry_answer(tracker)
-        if heard_first(tracker) and not carrying:
+        # the message that started the form ("snakke med noen på chat", a talk_to_human that named a
+        # channel) is read for the form, whatever its intent
+        starting = tracker.get_slot("requested_slot") is None
+        if heard_first(tracker) and not carrying and not starting:
             return []
         values = self.read(CollectingDispatcher() if carrying else dispatcher, tracker)
         if carrying:
@@ -301,10 +304,13 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
                 return accepted
             if intent == "deny":
                 return {"booking_wish": f"after|{offered[0]}", "booking_slot": None}
-        if wish.understood and intent != "affirm":
+        if wish.understood and (intent != "affirm" or wish.at):  # "ja, torsdag 11.30" names a time
             end = wish.end.isoformat() if wish.end else ""
             chosen = self._named_time(wish, tracker, values)
-            return {"booking_wish": f"{wish.start.isoformat()}|{end}", "booking_slot": chosen, "booking_confirmed": None}
+            if intent == "affirm" and chosen and chosen == tracker.get_slot("booking_slot"):
+                return {}  # "ja, kl 12 passer" to the time already shown: a yes
+            wished = f"{wish.start.isoformat()}|{end}"
+            return {"booking_wish": wished, "booking_slot": chosen, "booking_confirmed": None}
         excluded = ruled_out_days(text)
         if excluded:  # "ikke torsdag": other days, not a miss
             days = sorted(set(tracker.get_slot("booking_not_days") or []) | {str(d) for d in excluded})
@@ -320,7 +326,8 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             return None
         plan = schedule()
         not_days = {int(d) for d in tracker.get_slot("booking_not_days") or []}
-        near = store().free_slots(plan, now_local(plan), MAX_OFFERED, moment - NEAR_BEFORE, moment + NEAR_AFTER, channel)
+        reach = (moment - NEAR_BEFORE, moment + NEAR_AFTER)
+        near = store().free_slots(plan, now_local(plan), MAX_OFFERED, *reach, channel)
         chosen = nearest_to(moment, [slot for slot in near if slot.weekday() not in not_days])
         return chosen.isoformat() if chosen else None
 
@@ -499,6 +506,14 @@ class ActionAskBookingSlot(Action):
         offered = free(start, end) if start else []
         if misses(tracker):
             intro = say("wish_not_understood", tracker)
+            if channel:  # "i work 7 to 15": when the channel is open helps more than examples
+                hours = say(
+                    "channel_hours",
+                    tracker,
+                    channel=channel_name(channel, tracker).capitalize(),
+                    hours=hours_of(channel, tracker),
+                )
+                intro = f"{hours} {intro}"
         elif start and offered:
             intro = say(
                 "propose_slot",

@@ -7,6 +7,7 @@ hiv?" or "er det farlig?" are answered about that topic. With no context, the me
 answered as the topic classifier understood it.
 """
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -18,7 +19,13 @@ from actions.crisis_context import crisis_frame
 from actions.handoff_request import ask_for_counsellor
 from core.content import language_of, load, service_details, text_in
 from core.intents import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
+from core.text_normalise import normalise
 
+# Words that put a time in the past ("tirsdag" alone may be either; "i går" never is ahead).
+PAST = re.compile(
+    r"\b(i gar|igar|i natt|inatt|i forgars|i morges|i dag tidlig|tidligere i dag|for \w+ (timer|dager|dogn|uker) siden|"
+    r"siden|forrige|sist|sista|yesterday|last night|last week|last weekend|ago|earlier today|i fjor|i helga som var)\b"
+)
 RISK_TOPICS = {"faq/risk_after_sex", "faq/pep", "faq/emergency_contraception", "faq/risk_oral_sex"}
 TOPIC_KINDS = ("faq/sti_", "faq/test_")  # "hva med hiv?" after a test or infection topic
 # The `infection` entity's values (data/nlu/lookups.yml synonyms) and their FAQ topics.
@@ -82,9 +89,13 @@ class ActionInformOutsideForm(Action):
         from actions.time_wishes import parse_wish
 
         text = (tracker.latest_message or {}).get("text") or ""
-        if choice_in(text).wanted or parse_wish(text, now_local(schedule())).understood:
-            return [FollowupAction("booking_form")]  # a way to talk or a time: a booking
+        if choice_in(text).wanted:
+            return [FollowupAction("booking_form")]  # a way to talk: a booking
+        # a time gone by ("i går kveld", "rundt 23 i går") tells of a contact; a time ahead is a booking
         told_contact = parse_contact_time(text, now()).understood or answer_in_text("risk_contact", text, False)
+        gone_by = told_contact and PAST.search(normalise(text))
+        if not gone_by and parse_wish(text, now_local(schedule())).understood:
+            return [FollowupAction("booking_form")]
         if told_contact or tracker.get_slot("last_topic") in RISK_TOPICS:
             dispatcher.utter_message(response="utter_risk_check_intro")
             return [FollowupAction("risk_check_form")]

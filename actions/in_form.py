@@ -10,7 +10,7 @@
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import answered_topic, has_answer
@@ -68,6 +68,9 @@ class ActionReplyInForm(Action):
             ask_for_counsellor(dispatcher, tracker)
         elif intent == "thanks":
             dispatcher.utter_message(text=text_in(texts()["thanks"], language_of(tracker)))
+            reminder = crisis_reminder(tracker)
+            if reminder:
+                dispatcher.utter_message(text=reminder)
         elif intent in REPLIES:
             dispatcher.utter_message(response=REPLIES[intent])
         return []
@@ -134,10 +137,48 @@ class ActionYesOutOfContext(Action):
         reminder = crisis_reminder(tracker)
         if reminder:
             dispatcher.utter_message(text=reminder)
-            dispatcher.utter_message(response="utter_offer_counsellor")
-            return []
-        dispatcher.utter_message(response="utter_how_can_i_help")
+        offered = offer_just_made(tracker) or tracker.get_slot("paused_form")  # "ja": go on with it
+        if offered == "risk_check_form" and offered != tracker.get_slot("paused_form"):
+            dispatcher.utter_message(response="utter_risk_check_intro")
+        if offered:
+            return [SlotSet("paused_form", None), FollowupAction(offered)]
+        dispatcher.utter_message(response="utter_offer_counsellor" if reminder else "utter_how_can_i_help")
         return []
+
+
+class ActionClosingWords(Action):
+    """Thanks and goodbye: the usual words, and shortly after a crisis its numbers once more
+    ("takk, jeg skal ikke gjøre noe dumt" still leaves the lines that answer tonight in sight)."""
+
+    def name(self) -> Text:
+        return "action_closing_words"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_goodbye" if latest_intent(tracker) == "goodbye" else "utter_thanks")
+        reminder = crisis_reminder(tracker)
+        if reminder:
+            dispatcher.utter_message(text=reminder)
+        return []
+
+
+# "ja" to a button the bot just showed takes that button: its intent and what the intent starts.
+ACCEPTED_OFFERS = {"/risk_check": "risk_check_form", "/book_counsellor": "booking_form"}
+
+
+def offer_just_made(tracker: Tracker) -> Optional[str]:
+    """The form that the bot's last message offered with a button, if any."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1  # the first is this message; the one before it ends the bot's turn
+            if users_seen > 1:
+                return None
+        elif event.get("event") == "bot" and users_seen:
+            payloads = [b.get("payload") for b in (event.get("data") or {}).get("buttons") or []]
+            offered = [ACCEPTED_OFFERS[p] for p in payloads if p in ACCEPTED_OFFERS]
+            if offered:
+                return offered[0]
+    return None
 
 
 class ActionNoThanks(Action):

@@ -232,7 +232,7 @@ def _daily_window(now: datetime, earliest: time, latest: time, exact: Optional[t
     return Wish(max(start, now), datetime.combine(day, latest, now.tzinfo), at=exact)
 
 
-NEAR_BEFORE, NEAR_AFTER = timedelta(minutes=30), timedelta(hours=1)  # "kl 11" takes 11:15 or 10:45
+NEAR_BEFORE, NEAR_AFTER = timedelta(hours=1), timedelta(hours=1)  # "kl 12" takes 11:15 when the day ends at 12
 
 
 def named_moment(wish: Wish) -> Optional[datetime]:

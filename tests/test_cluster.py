@@ -358,10 +358,14 @@ def test_postgresql_connections_cut_during_bookings_lose_or_double_nothing(clust
         for session, story in zip(sessions, results):
             told = re.search(r"Referansen din er (\S+) og", story[-1])
             assert told, (story, events_of(postgres_url, pseudonyms.sender_id("web", session)))
-            rows = connection.execute(
-                sa.text("SELECT reference FROM bookings WHERE sender_id = :s AND status = 'booked'"),
-                {"s": pseudonyms.sender_id("web", session)},
-            ).scalars().all()
+            rows = (
+                connection.execute(
+                    sa.text("SELECT reference FROM bookings WHERE sender_id = :s AND status = 'booked'"),
+                    {"s": pseudonyms.sender_id("web", session)},
+                )
+                .scalars()
+                .all()
+            )
             assert [normalise_code(told.group(1))] == rows  # the one booking the user was told of
     engine.dispose()
 

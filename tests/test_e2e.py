@@ -1,8 +1,8 @@
 """End to end: the real Rasa server and action server, over HTTP, started once per session."""
 
 import sqlite3
-from datetime import datetime, timezone
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -59,6 +59,37 @@ def test_suicide_gets_numbers_first_then_the_offer(servers):
     assert "113" in replies[0]["text"]
     assert "116 123" in joined(replies)
     assert replies[-1]["buttons"][0]["payload"] == "/affirm"
+
+
+def test_thanks_or_goodbye_shortly_after_a_crisis_keep_the_numbers_in_sight(servers):
+    sender = new_sender()
+    say(servers, sender, "jeg klarer ikke mer og vil ta livet mitt")
+    assert "116 123" in joined(say(servers, sender, "takk. jeg skal ikke gjøre noe dumt"))
+    assert "116 123" in joined(say(servers, sender, "ha det"))
+    assert "116 123" not in joined(say(servers, new_sender(), "tusen takk"))  # no crisis, no numbers
+
+
+def test_yes_to_the_offered_risk_check_starts_it(servers):
+    sender = new_sender()
+    offered = say(servers, sender, "kondomen sprakk i går kveld")
+    assert "/risk_check" in [b["payload"] for b in buttons(offered)]
+    assert "Hva slags sex" in joined(say(servers, sender, "ja, ta den sjekken"))
+
+
+def test_a_time_gone_by_after_a_risk_answer_is_the_contact_not_a_booking(servers):
+    sender = new_sender()
+    say(servers, sender, "hva er PEP?")
+    reply = joined(say(servers, sender, "i går kveld"))
+    assert "Hva slags sex" in reply and "ledige tider" not in reply
+
+
+def test_a_booking_typed_with_a_clock_time_goes_straight_to_the_confirmation(servers):
+    # the action server's clock: Wednesday 2 December 10:00; chat slots on Thursday from 12:00
+    sender = new_sender()
+    say(servers, sender, "jeg vil snakke med noen på chat")
+    summary = joined(say(servers, sender, "torsdag kl 13"))
+    assert "Stemmer dette?" in summary and "torsdag" in summary
+    reference_and_pin(joined(say(servers, sender, "ja det passer")))
 
 
 def test_a_minor_in_crisis_also_gets_the_childrens_helpline(servers):

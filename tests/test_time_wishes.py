@@ -76,13 +76,16 @@ def test_a_named_clock_time_is_read_as_typed(text, named):
     assert named_moment(wish).strftime("%a %d %H:%M") == named
 
 
-@pytest.mark.parametrize("text", ["05.01", "i work 7 to 15 every day", "we live 4 men in one flat", "at a time that suits"])
+@pytest.mark.parametrize(
+    "text", ["05.01", "i work 7 to 15 every day", "we live 4 men in one flat", "at a time that suits"]
+)
 def test_numbers_that_are_no_clock_time_name_none(text):
     assert named_moment(parse_wish(text, NOW)) is None
 
 
-def test_the_slot_nearest_to_a_named_time_is_taken_within_reach_only():
+def test_the_slot_nearest_to_a_named_time_is_taken_within_an_hour_only():
     asked = datetime(2027, 1, 5, 11, 0, tzinfo=OSLO)
     slots = [datetime(2027, 1, 5, h, m, tzinfo=OSLO) for h, m in ((9, 45), (10, 30), (11, 15), (13, 0))]
     assert nearest_to(asked, slots) == slots[2]
     assert nearest_to(asked.replace(hour=15), slots) is None
+    assert nearest_to(asked.replace(hour=12, minute=0), slots[:3]) == slots[2]  # the last slot before noon
