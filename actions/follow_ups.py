@@ -89,7 +89,14 @@ class ActionInformOutsideForm(Action):
         from actions.time_wishes import parse_wish
 
         text = (tracker.latest_message or {}).get("text") or ""
-        if choice_in(text).wanted:
+        choice = choice_in(text)
+        written = crisis_frame(tracker).get("written")
+        if written and ("phone" in choice.ruled_out or choice.wanted == "chat"):
+            # "ikke ring" / "ok. chat" right after a crisis answer: the lines one can write to
+            language = language_of(tracker)
+            dispatcher.utter_message(text=filled(text_in(written, language), language))
+            return []
+        if choice.wanted:
             return [FollowupAction("booking_form")]  # a way to talk: a booking
         # a time gone by ("i går kveld", "rundt 23 i går") tells of a contact; a time ahead is a booking
         told_contact = parse_contact_time(text, now()).understood or answer_in_text("risk_contact", text, False)

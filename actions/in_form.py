@@ -31,6 +31,11 @@ REPLIES = {  # intent -> the response that answers it inside a form
 }
 
 
+# A conversation about a crisis never ends without its numbers (design rule in the domain facts),
+# so closing words look further back than other answers do.
+CLOSING_REACH = 12
+
+
 def texts() -> Dict[str, Any]:
     return load("forms.yml")
 
@@ -103,6 +108,9 @@ class ActionFormLeft(Action):
                 text=text_in(texts()["left_for_now"], language).format(form=form_name(form, tracker))
             )
             dispatcher.utter_message(response="utter_goodbye")
+            reminder = crisis_reminder(tracker, within=CLOSING_REACH)
+            if reminder:
+                dispatcher.utter_message(text=reminder)
             return reset
         if form == "risk_check_form":
             dispatcher.utter_message(text=risk_say("stopped", language))
@@ -142,20 +150,34 @@ class ActionYesOutOfContext(Action):
             dispatcher.utter_message(response="utter_risk_check_intro")
         if offered:
             return [SlotSet("paused_form", None), FollowupAction(offered)]
-        dispatcher.utter_message(response="utter_offer_counsellor" if reminder else "utter_how_can_i_help")
+        if reminder:
+            dispatcher.utter_message(response="utter_offer_counsellor")
+        else:
+            dispatcher.utter_message(response="utter_how_can_i_help")
         return []
 
 
-class ActionClosingWords(Action):
-    """Thanks and goodbye: the usual words, and shortly after a crisis its numbers once more
-    ("takk, jeg skal ikke gjøre noe dumt" still leaves the lines that answer tonight in sight)."""
+class ActionSmallTalk(Action):
+    """Hello, thanks and goodbye: the usual words, and shortly after a crisis its numbers once
+    more ("takk, jeg skal ikke gjøre noe dumt", "ha det"); a "hei?" or "hæ?" read as a greeting
+    right after a crisis answer gets the numbers again in place of the introduction."""
 
     def name(self) -> Text:
-        return "action_closing_words"
+        return "action_small_talk"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_goodbye" if latest_intent(tracker) == "goodbye" else "utter_thanks")
-        reminder = crisis_reminder(tracker)
+        intent = latest_intent(tracker)
+        reminder = crisis_reminder(tracker, within=CLOSING_REACH)
+        if intent == "greet":
+            if reminder:
+                dispatcher.utter_message(text=reminder)
+            else:
+                dispatcher.utter_message(response="utter_greet")
+            return []
+        if intent == "goodbye":
+            dispatcher.utter_message(response="utter_goodbye")
+        else:
+            dispatcher.utter_message(response="utter_thanks")
         if reminder:
             dispatcher.utter_message(text=reminder)
         return []

@@ -64,9 +64,18 @@ def test_suicide_gets_numbers_first_then_the_offer(servers):
 def test_thanks_or_goodbye_shortly_after_a_crisis_keep_the_numbers_in_sight(servers):
     sender = new_sender()
     say(servers, sender, "jeg klarer ikke mer og vil ta livet mitt")
+    assert "116 123" in joined(say(servers, sender, "hei?"))  # no introduction again: the numbers
     assert "116 123" in joined(say(servers, sender, "takk. jeg skal ikke gjøre noe dumt"))
     assert "116 123" in joined(say(servers, sender, "ha det"))
     assert "116 123" not in joined(say(servers, new_sender(), "tusen takk"))  # no crisis, no numbers
+
+
+def test_not_wanting_to_call_after_a_suicide_answer_gets_the_lines_one_can_write_to(servers):
+    sender = new_sender()
+    say(servers, sender, "orker ikke leve mer")
+    for text in ("ikke ring", "ok. chat"):
+        reply = joined(say(servers, sender, text))
+        assert "sidetmedord.no" in reply and "113" in reply, text
 
 
 def test_yes_to_the_offered_risk_check_starts_it(servers):
