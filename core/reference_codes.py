@@ -44,14 +44,17 @@ _CODE_IN_TEXT = re.compile(
 def codes_in_text(text: str, asked: bool = False) -> Iterator[Tuple[int, int, str]]:
     """(start, end, code) of each reference code in a message. Words can look like codes ("den
     nye", "fremme", "jkkk nnnn"), so one without a digit counts only with its dash, or with a
-    space when the code was just asked for; eight digits are a phone number, not a code."""
-    for found in _CODE_IN_TEXT.finditer((text or "").upper()):
+    space when the code was just asked for (the older six-character form with a space only as the
+    whole message: "har den" in a sentence is two words); eight digits are a phone number."""
+    upper = (text or "").upper()
+    for found in _CODE_IN_TEXT.finditer(upper):
         written = found.group(0)
         if not any(ch.isalpha() for ch in written):
             continue
         dash = found["dash"] or found["dash3"]
         space = found["space"] or found["space3"]
-        if any(ch.isdigit() for ch in written) or dash or (asked and space):
+        alone = upper.strip(" .,!?:;\"'«»") == written
+        if any(ch.isdigit() for ch in written) or dash or (asked and space and (found["space"] or alone)):
             yield found.start(), found.end(), normalise_code(written)
 
 

@@ -389,6 +389,9 @@ def test_move_keeps_the_reference(fresh_store):
         ("avbestill ACDE-479K pin 3479", False, "ACDE-479K"),
         ("acde-fhkm", False, "ACDE-FHKM"),
         ("acde fhkm", True, "ACDE-FHKM"),
+        ("koden er acde fhkm", True, "ACDE-FHKM"),
+        ("acd efh", True, "ACD-EFH"),
+        ("det e vel bare æ som har den tida", True, None),  # "har den": two words, not an old code
         ("acd479", False, "ACD-479"),
         # words that happen to use only the code's letters are not codes
         ("Eg har ein time hjå dykk på torsdag", False, None),
