@@ -629,8 +629,9 @@ class ActionSubmitBooking(Action):
         plan = schedule()
         language = language_of(tracker)
         chosen, channel = tracker.get_slot("booking_slot"), tracker.get_slot("booking_channel")
-        if not chosen or channel not in plan.channels:
-            return clear_booking_slots()  # the form ended without a time (a refusal was said)
+        if not chosen or channel not in plan.channels or not tracker.get_slot("booking_confirmed"):
+            # the form ended without a confirmed time (a refusal was said): nothing is booked
+            return clear_booking_slots()
         slot = datetime.fromisoformat(chosen)
         moving = tracker.get_slot("booking_reference") if tracker.get_slot("booking_moving") else None
         if moving and verified_booking(tracker) is None:

@@ -161,7 +161,12 @@ def test_submit_books_and_gives_a_reference(fresh_store):
     messages, events = run(
         bf.ActionSubmitBooking(),
         tracker(
-            slots={"booking_slot": slot.isoformat(), "booking_channel": "phone", "booking_phone": "+47 912 34 567"}
+            slots={
+                "booking_slot": slot.isoformat(),
+                "booking_channel": "phone",
+                "booking_phone": "+47 912 34 567",
+                "booking_confirmed": True,
+            }
         ),
     )
     reference = slot_events(events)["booking_reference"]
@@ -194,7 +199,14 @@ def test_one_active_booking_per_conversation_and_a_few_per_address(fresh_store, 
     assert "mange timer herfra" in messages[0]["text"]
     slot = next_free(channel="chat")[0].isoformat()
     track = Tracker(
-        "pseudo-new", {"booking_slot": slot, "booking_channel": "chat"}, latest, [], False, None, {}, "action_listen"
+        "pseudo-new",
+        {"booking_slot": slot, "booking_channel": "chat", "booking_confirmed": True},
+        latest,
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
     )
     messages, _ = run(bf.ActionSubmitBooking(), track)  # the limit holds at the end too
     assert "mange timer herfra" in messages[0]["text"]
@@ -216,11 +228,21 @@ def test_a_forged_time_or_wish_is_refused_not_a_crash(fresh_store):
     assert bf.wish_window("after|a|b", bf.schedule()) == (None, None)
 
 
+def test_submit_books_nothing_without_a_confirmation(fresh_store):
+    slot = next_free()[0]
+    _, events = run(
+        bf.ActionSubmitBooking(), tracker(slots={"booking_slot": slot.isoformat(), "booking_channel": "chat"})
+    )
+    assert "booking_reference" not in slot_events(events)
+    assert fresh_store.free_slots(bf.schedule(), bf.now_local(bf.schedule()), 1)[0] == slot
+
+
 def test_submit_when_someone_was_faster_offers_the_next_times(fresh_store):
     slot = next_free()[0]
     fresh_store.book(slot, "chat", 1)
     messages, events = run(
-        bf.ActionSubmitBooking(), tracker(slots={"booking_slot": slot.isoformat(), "booking_channel": "chat"})
+        bf.ActionSubmitBooking(),
+        tracker(slots={"booking_slot": slot.isoformat(), "booking_channel": "chat", "booking_confirmed": True}),
     )
     assert "rett før deg" in messages[0]["text"]
     assert FollowupAction("booking_form") in events
@@ -375,6 +397,7 @@ def test_move_keeps_the_reference(fresh_store):
                 "booking_channel": "chat",
                 "booking_reference": booking.reference,
                 "booking_moving": True,
+                "booking_confirmed": True,
             }
         ),
     )

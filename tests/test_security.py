@@ -142,7 +142,7 @@ def test_the_action_server_runs_actions_only_for_rasa(stack):
         "version": "3.6.0",
         "tracker": {
             "sender_id": sender,
-            "slots": {"booking_slot": slot, "booking_channel": "chat"},
+            "slots": {"booking_slot": slot, "booking_channel": "chat", "booking_confirmed": True},
             "latest_message": {"text": "", "intent": {}, "entities": []},
             "events": [],
             "paused": False,
