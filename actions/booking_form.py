@@ -325,10 +325,8 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         if moment is None or not channel:
             return None
         plan = schedule()
-        not_days = {int(d) for d in tracker.get_slot("booking_not_days") or []}
-        reach = (moment - NEAR_BEFORE, moment + NEAR_AFTER)
-        near = store().free_slots(plan, now_local(plan), MAX_OFFERED, *reach, channel)
-        chosen = nearest_to(moment, [slot for slot in near if slot.weekday() not in not_days])
+        near = free_on_allowed_days(tracker, plan, now_local(plan), moment - NEAR_BEFORE, moment + NEAR_AFTER, channel)
+        chosen = nearest_to(moment, near)
         return chosen.isoformat() if chosen else None
 
     def _phone(self, text, tracker, asked, values) -> Dict[Text, Any]:
@@ -394,6 +392,20 @@ def channel_name(channel: str, tracker: Tracker) -> str:
 
 def hours_of(channel: Optional[str], tracker: Tracker) -> str:
     return describe_week(schedule().weekly_for(channel), language_of(tracker))
+
+
+def channel_hours_line(channel: str, tracker: Tracker) -> str:
+    """ "Telefonsamtale har vi mandag–onsdag kl. 09–12 …": told when a wish is not met or not understood."""
+    return say(
+        "channel_hours", tracker, channel=channel_name(channel, tracker).capitalize(), hours=hours_of(channel, tracker)
+    )
+
+
+def free_on_allowed_days(tracker: Tracker, plan: Schedule, now: datetime, first, last, channel) -> List[datetime]:
+    """The nearest free slots in [first, last) for the channel, on days the user has not ruled out."""
+    not_days = {int(d) for d in tracker.get_slot("booking_not_days") or []}
+    found = store().free_slots(plan, now, MAX_OFFERED * 6, first, last, channel)
+    return [slot for slot in found if slot.weekday() not in not_days][:MAX_OFFERED]
 
 
 def closed_for_wish(tracker: Tracker) -> Optional[str]:
@@ -497,23 +509,15 @@ class ActionAskBookingSlot(Action):
         channel = tracker.get_slot("booking_channel")
         wish = tracker.get_slot("booking_wish")
         start, end = wish_window(wish, plan)
-        not_days = {int(d) for d in tracker.get_slot("booking_not_days") or []}
 
         def free(first, last) -> List[datetime]:
-            found = store().free_slots(plan, now, MAX_OFFERED * 6, first, last, channel)
-            return [slot for slot in found if slot.weekday() not in not_days][:MAX_OFFERED]
+            return free_on_allowed_days(tracker, plan, now, first, last, channel)
 
         offered = free(start, end) if start else []
         if misses(tracker):
             intro = say("wish_not_understood", tracker)
             if channel:  # "i work 7 to 15": when the channel is open helps more than examples
-                hours = say(
-                    "channel_hours",
-                    tracker,
-                    channel=channel_name(channel, tracker).capitalize(),
-                    hours=hours_of(channel, tracker),
-                )
-                intro = f"{hours} {intro}"
+                intro = f"{channel_hours_line(channel, tracker)} {intro}"
         elif start and offered:
             intro = say(
                 "propose_slot",
@@ -524,16 +528,7 @@ class ActionAskBookingSlot(Action):
         elif start:
             intro = say("no_slot_in_wish", tracker, wish=describe_wish(start, end, language, plan))
             if channel:
-                intro = (
-                    say(
-                        "channel_hours",
-                        tracker,
-                        channel=channel_name(channel, tracker).capitalize(),
-                        hours=hours_of(channel, tracker),
-                    )
-                    + " "
-                    + intro
-                )
+                intro = f"{channel_hours_line(channel, tracker)} {intro}"
         else:
             intro = say("ask_slot", tracker, channel=channel_name(channel, tracker) if channel else "")
         if not offered:

@@ -255,6 +255,18 @@ def _date(original: str, now: datetime) -> Optional[ContactTime]:
     return ContactTime(window.earliest, min(window.latest, now))
 
 
+# Words that put a time in the past: "i går" is never ahead, while "tirsdag" or "i kveld" may be
+# a contact or a wish for an appointment.
+PAST = re.compile(
+    r"\b(i gar|igar|i natt|inatt|i forgars|i morges|i dag tidlig|tidligere i dag|siden|forrige|sist|sista|"
+    r"yesterday|last night|last week|last weekend|ago|earlier today|i fjor|i helga som var)\b"
+)
+
+
+def told_as_past(text: str) -> bool:
+    return PAST.search(normalise(text)) is not None
+
+
 def parse_contact_time(text: str, now: datetime) -> ContactTime:
     """The window of the contact described in `text` (now: timezone-aware, Europe/Oslo)."""
     normalised = normalise(text)

@@ -7,7 +7,6 @@ hiv?" or "er det farlig?" are answered about that topic. With no context, the me
 answered as the topic classifier understood it.
 """
 
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,13 +18,7 @@ from actions.crisis_context import crisis_frame
 from actions.handoff_request import ask_for_counsellor
 from core.content import language_of, load, service_details, text_in
 from core.intents import FOLLOW_UP_INTENT, FOLLOW_UP_KEY
-from core.text_normalise import normalise
 
-# Words that put a time in the past ("tirsdag" alone may be either; "i går" never is ahead).
-PAST = re.compile(
-    r"\b(i gar|igar|i natt|inatt|i forgars|i morges|i dag tidlig|tidligere i dag|for \w+ (timer|dager|dogn|uker) siden|"
-    r"siden|forrige|sist|sista|yesterday|last night|last week|last weekend|ago|earlier today|i fjor|i helga som var)\b"
-)
 RISK_TOPICS = {"faq/risk_after_sex", "faq/pep", "faq/emergency_contraception", "faq/risk_oral_sex"}
 TOPIC_KINDS = ("faq/sti_", "faq/test_")  # "hva med hiv?" after a test or infection topic
 # The `infection` entity's values (data/nlu/lookups.yml synonyms) and their FAQ topics.
@@ -84,7 +77,7 @@ class ActionInformOutsideForm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         from actions.booking_form import choice_in, now_local, schedule
-        from actions.contact_time import parse_contact_time
+        from actions.contact_time import parse_contact_time, told_as_past
         from actions.risk_check import answer_in_text, now
         from actions.time_wishes import parse_wish
 
@@ -100,7 +93,7 @@ class ActionInformOutsideForm(Action):
             return [FollowupAction("booking_form")]  # a way to talk: a booking
         # a time gone by ("i går kveld", "rundt 23 i går") tells of a contact; a time ahead is a booking
         told_contact = parse_contact_time(text, now()).understood or answer_in_text("risk_contact", text, False)
-        gone_by = told_contact and PAST.search(normalise(text))
+        gone_by = told_contact and told_as_past(text)
         if not gone_by and parse_wish(text, now_local(schedule())).understood:
             return [FollowupAction("booking_form")]
         if told_contact or tracker.get_slot("last_topic") in RISK_TOPICS:

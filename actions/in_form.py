@@ -7,7 +7,7 @@
   "jeg vil bestille" goes on where the user left off.
 """
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Iterator, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -145,11 +145,12 @@ class ActionYesOutOfContext(Action):
         reminder = crisis_reminder(tracker)
         if reminder:
             dispatcher.utter_message(text=reminder)
-        offered = offer_just_made(tracker) or tracker.get_slot("paused_form")  # "ja": go on with it
-        if offered == "risk_check_form" and offered != tracker.get_slot("paused_form"):
+        paused, offered = tracker.get_slot("paused_form"), offer_just_made(tracker)
+        if offered == "risk_check_form" and paused != offered:  # a new check is introduced; a paused one goes on
             dispatcher.utter_message(response="utter_risk_check_intro")
-        if offered:
-            return [SlotSet("paused_form", None), FollowupAction(offered)]
+        form = offered or paused  # "ja": take the offer, or go on with the paused form
+        if form:
+            return [SlotSet("paused_form", None), FollowupAction(form)]
         if reminder:
             dispatcher.utter_message(response="utter_offer_counsellor")
         else:
@@ -189,18 +190,25 @@ ACCEPTED_OFFERS = {"/risk_check": "risk_check_form", "/book_counsellor": "bookin
 
 def offer_just_made(tracker: Tracker) -> Optional[str]:
     """The form that the bot's last message offered with a button, if any."""
-    users_seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users_seen += 1  # the first is this message; the one before it ends the bot's turn
-            if users_seen > 1:
-                return None
-        elif event.get("event") == "bot" and users_seen:
+    for event in bot_turn_before(tracker):
+        if event.get("event") == "bot":
             payloads = [b.get("payload") for b in (event.get("data") or {}).get("buttons") or []]
             offered = [ACCEPTED_OFFERS[p] for p in payloads if p in ACCEPTED_OFFERS]
             if offered:
                 return offered[0]
     return None
+
+
+def bot_turn_before(tracker: Tracker) -> Iterator[Dict[str, Any]]:
+    """The events of the bot's turn before this message, latest first."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1  # the first is this message; the one before it ends the bot's turn
+            if users_seen == 2:
+                return
+        elif users_seen:
+            yield event
 
 
 class ActionNoThanks(Action):
@@ -219,12 +227,7 @@ class ActionNoThanks(Action):
 
 def just_booked(tracker: Tracker) -> bool:
     """True when the bot's turn before this message made a booking."""
-    users_seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users_seen += 1
-            if users_seen == 2:
-                return False
-        elif users_seen and event.get("event") == "action" and event.get("name") == "action_submit_booking":
-            return True
-    return False
+    return any(
+        event.get("event") == "action" and event.get("name") == "action_submit_booking"
+        for event in bot_turn_before(tracker)
+    )
