@@ -167,7 +167,21 @@ def say_entry(entry: Dict[str, str], tracker: Tracker, **values: Any) -> str:
 
 def choice_in(text: str) -> ChannelChoice:
     content = texts()
-    return channel_choice(text, content["channel_words"], content.get("negation_words") or [])
+    return channel_choice(
+        text, content["channel_words"], content.get("negation_words") or [], content.get("refusal_words") or []
+    )
+
+
+def changes_channel(text: str) -> bool:
+    """ "heller chat", "kan vi ta det på telefon i stedet?": words that ask for another way to talk."""
+    return PhraseMatcher({"change": texts().get("change_words") or []}, max_gap=1).best_match(text) is not None
+
+
+def asks_for_another_way(tracker: Tracker) -> bool:
+    """ "kan vi gøre det på chat i stedet?" in the booking: a change of channel, even when it reads as
+    asking for a person (the person is what is being booked)."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return latest_intent(tracker) == "talk_to_human" and changes_channel(text) and choice_in(text).said_anything
 
 
 def channel_in_text(text: str) -> Optional[str]:
@@ -214,7 +228,7 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         return domain_slots
 
     async def get_extraction_events(self, dispatcher, tracker, domain) -> List[EventType]:
-        carrying = heard_first(tracker) and may_carry_answer(tracker)
+        carrying = heard_first(tracker) and (may_carry_answer(tracker) or asks_for_another_way(tracker))
         # the message that started the form ("snakke med noen på chat", a talk_to_human that named a
         # channel) is read for the form, whatever its intent
         starting = tracker.get_slot("requested_slot") is None
@@ -238,7 +252,7 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         if answer:
             dispatcher.utter_message(text=answer)
         values.update(self._channel(text, given, tracker, dispatcher))
-        values.update(self._time(text, given, tracker, asked, intent, values))
+        values.update(self._time(text, given, tracker, asked, intent, values, dispatcher))
         values.update(self._phone(text, tracker, asked, values) if not given else {})  # a payload's digits are a time
         values.update(self._confirmation(tracker, asked, intent, values, dispatcher))
         if values or answer:
@@ -252,6 +266,8 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
         if given.get("booking_channel"):
             return {"booking_channel": given["booking_channel"]}
         choice = choice_in(text)
+        if current and latest_intent(tracker) == "faq" and not changes_channel(text):
+            return {}  # "vil det stå at eg har ringt dykk?" asks about the chosen way, it does not change it
         ruled_out = set(tracker.get_slot("booking_not_channels") or []) | choice.ruled_out
         values: Dict[Text, Any] = {}
         if choice.ruled_out:
@@ -271,7 +287,7 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             values["booking_confirmed"] = None
         return values
 
-    def _time(self, text, given, tracker, asked, intent, values) -> Dict[Text, Any]:
+    def _time(self, text, given, tracker, asked, intent, values, dispatcher) -> Dict[Text, Any]:
         if given.get("booking_slot"):
             return {"booking_slot": given["booking_slot"]}
         plan = schedule()
@@ -302,11 +318,11 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
                 if channel and channel != "phone":
                     accepted["booking_confirmed"] = True
                 return accepted
-            if intent == "deny":
+            if intent == "deny" and not wish.understood:  # "nei" alone; "nei, kl 12 da" names a time
                 return {"booking_wish": f"after|{offered[0]}", "booking_slot": None}
         if wish.understood and (intent != "affirm" or wish.at):  # "ja, torsdag 11.30" names a time
             end = wish.end.isoformat() if wish.end else ""
-            chosen = self._named_time(wish, tracker, values)
+            chosen = self._named_time(wish, tracker, values, dispatcher)
             if intent == "affirm" and chosen and chosen == tracker.get_slot("booking_slot"):
                 return {}  # "ja, kl 12 passer" to the time already shown: a yes
             wished = f"{wish.start.isoformat()}|{end}"
@@ -317,16 +333,35 @@ class ValidateBookingForm(KeepingHelperSlots, FormValidationAction):
             return {"booking_not_days": days, "booking_slot": None, "booking_confirmed": None}
         return {}
 
-    def _named_time(self, wish, tracker, values) -> Optional[str]:
+    def _named_time(self, wish, tracker, values, dispatcher) -> Optional[str]:
         """A named clock time is a choice: the free slot nearest to it, once the channel is known
-        (the confirmation shows the time, so "nei" can still change it)."""
+        (the confirmation shows the time, so "nei" can still change it). When nothing is free
+        near it, the nearest free time that day is proposed instead, with the channel's hours, as a
+        person at the desk would ("kl 10 er ikke ledig, men …")."""
         channel = values.get("booking_channel") or tracker.get_slot("booking_channel")
         moment = named_moment(wish)
         if moment is None or not channel:
             return None
         plan = schedule()
-        near = free_on_allowed_days(tracker, plan, now_local(plan), moment - NEAR_BEFORE, moment + NEAR_AFTER, channel)
+        now = now_local(plan)
+        near = free_on_allowed_days(tracker, plan, now, moment - NEAR_BEFORE, moment + NEAR_AFTER, channel)
         chosen = nearest_to(moment, near)
+        if chosen:
+            return chosen.isoformat()
+        # not when the wish named a part of the day ("in the evening after 18:00"): outside it is no choice
+        chosen = None if wish.part_named else nearest_instead(tracker, plan, now, moment, channel)
+        if chosen:
+            language = language_of(tracker)
+            dispatcher.utter_message(
+                text=channel_hours_line(channel, tracker)
+                + " "
+                + say(
+                    "named_time_taken",
+                    tracker,
+                    asked=format_time(moment, language, plan),
+                    instead=format_time(chosen, language, plan),
+                )
+            )
         return chosen.isoformat() if chosen else None
 
     def _phone(self, text, tracker, asked, values) -> Dict[Text, Any]:
@@ -406,6 +441,14 @@ def free_on_allowed_days(tracker: Tracker, plan: Schedule, now: datetime, first,
     not_days = {int(d) for d in tracker.get_slot("booking_not_days") or []}
     found = store().free_slots(plan, now, MAX_OFFERED * 6, first, last, channel)
     return [slot for slot in found if slot.weekday() not in not_days][:MAX_OFFERED]
+
+
+def nearest_instead(tracker: Tracker, plan: Schedule, now: datetime, moment: datetime, channel) -> Optional[datetime]:
+    """For a named time with nothing free near it: the nearest free time on that day (another day
+    is the user's choice: they are told the hours and asked again)."""
+    day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    same_day = free_on_allowed_days(tracker, plan, now, day_start, day_start + timedelta(days=1), channel)
+    return min(same_day, key=lambda slot: abs(slot - moment)) if same_day else None
 
 
 def closed_for_wish(tracker: Tracker) -> Optional[str]:
@@ -687,6 +730,26 @@ def code_in_text(text: str, asked: bool = False) -> Optional[str]:
 NO_CODE_LEFT = "no_code_left"
 
 
+# "kan vi ta den där chatten ändå, onsdag kl 10?" while a booking waits and none exists yet: the
+# waiting booking goes on (the classifier reads "ta den chatten" as moving a booking).
+RESUME_BOOKING = "resume_booking"
+
+
+def resumes_paused_booking(tracker: Tracker) -> bool:
+    if tracker.get_slot("paused_form") != "booking_form" or latest_intent(tracker) != "move_booking":
+        return False
+    if code_in_text((tracker.latest_message or {}).get("text") or ""):
+        return False
+    return not store().bookings_of_sender(tracker.sender_id)
+
+
+def says_no_code(tracker: Tracker) -> bool:
+    """ "jeg har ikke koden", "i lost the code": the message that starts a cancel or move already
+    says there is no code, so the bot tells how to do without it instead of asking for it."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return PhraseMatcher({"no_code": texts().get("no_code_words") or []}, max_gap=2).best_match(text) is not None
+
+
 def active_booking(reference: str):
     if reference in (None, NO_CODE_LEFT) or not looks_like_code(reference):
         return None
@@ -706,7 +769,7 @@ def needs_pin(tracker: Tracker) -> bool:
     for a reference of no booking at all: the answer must not tell a real one from a false one.
     Also before the reference is known, so that a PIN typed with it is read."""
     reference = tracker.slots.get("booking_reference")
-    if reference == NO_CODE_LEFT:
+    if reference in (NO_CODE_LEFT, RESUME_BOOKING):
         return False
     return reference is None or not made_here(active_booking(reference), tracker)
 
@@ -736,6 +799,8 @@ class ValidateManageBookingForm(FormValidationAction):
         return "validate_manage_booking_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+        if tracker.slots.get("booking_reference") == RESUME_BOOKING:
+            return ["booking_reference"]  # filled: the form ends (and its slot is kept for the submit)
         slots = [slot for slot in domain_slots if slot != "booking_pin" or needs_pin(tracker)]
         if tracker.slots.get("manage_action") == "move":
             return [slot for slot in slots if slot != "manage_confirmed"]
@@ -750,7 +815,11 @@ class ValidateManageBookingForm(FormValidationAction):
     async def extract_booking_reference(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
         asked = tracker.get_slot("requested_slot") == "booking_reference"
         starting = tracker.get_slot("requested_slot") is None
-        if must_not_be_read(tracker) or not (asked or starting):
+        if must_not_be_read(tracker):
+            return {}
+        if resumes_paused_booking(tracker):  # (the paused booking's question is still the one asked)
+            return {"booking_reference": RESUME_BOOKING}
+        if not (asked or starting):
             return {}
         code = code_in_text(tracker.latest_message.get("text") or "", asked=asked)
         if code:  # a typed code is an answer whatever the classifier made of it ("acd-479")
@@ -758,17 +827,20 @@ class ValidateManageBookingForm(FormValidationAction):
         intent = latest_intent(tracker)
         if intent == "book_counsellor":
             return {}  # "then I'll book a new one instead": data/form_rules.yml starts the booking
-        if asked and misses(tracker) and intent in ("thanks", "affirm", "deny"):
-            return {"booking_reference": NO_CODE_LEFT}  # "ok takk" after being told to call us
-        if not is_answer(tracker):
+        if asked and misses(tracker) and (intent in ("thanks", "affirm", "deny") or is_answer(tracker)):
+            # "ok takk", "kan jeg ikke bare la være å ta telefonen?" after being told to call us
+            return {"booking_reference": NO_CODE_LEFT}
+        if not is_answer(tracker) and not (starting and says_no_code(tracker)):
             return {}
         # A booking made in this same conversation needs no code ("har en time på onsdag").
         own = store().bookings_of_sender(tracker.sender_id)
         if own:
             return {"booking_reference": own[0].reference}
-        return {"booking_reference": "no_code"} if asked else {}
+        return {"booking_reference": "no_code"} if asked or says_no_code(tracker) else {}
 
     def validate_booking_reference(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if value == RESUME_BOOKING:
+            return {"booking_reference": value, "manage_confirmed": False}
         if value == NO_CODE_LEFT:
             return {"booking_reference": value, "manage_confirmed": False, **no_miss()}
         if value == "no_code":
@@ -799,7 +871,7 @@ class ValidateManageBookingForm(FormValidationAction):
         if value == VERIFIED:
             return {"booking_pin": value}
         reference = tracker.get_slot("booking_reference")
-        if reference in (None, NO_CODE_LEFT) or made_here(active_booking(reference), tracker):
+        if reference in (None, NO_CODE_LEFT, RESUME_BOOKING) or made_here(active_booking(reference), tracker):
             return {"booking_pin": None}  # no reference yet, or none needed
         if too_many_tries(reference, tracker):
             dispatcher.utter_message(text=say("too_many_tries", tracker))
@@ -879,6 +951,9 @@ class ActionSubmitManageBooking(Action):
         if reference == NO_CODE_LEFT:
             dispatcher.utter_message(text=say("left_without_code", tracker, hours=hours_of("phone", tracker)))
             return reset + [SlotSet("booking_reference", None)]
+        if reference == RESUME_BOOKING:  # the booking that waited goes on, reading this message
+            resume = [SlotSet("booking_reference", None), SlotSet("paused_form", None)]
+            return reset + resume + [FollowupAction("booking_form")]
         if booking is None:
             dispatcher.utter_message(text=say("reference_or_pin_wrong", tracker))
             return reset + [SlotSet("booking_reference", None)]

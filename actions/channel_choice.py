@@ -2,7 +2,8 @@
 
 "bare på chat, ikke telefon" wants chat and rules out the phone; "jeg vil ikke ringe noen" rules
 out the phone and wants nothing yet; "nei, heller kontoret" wants in person. A channel word
-counts as ruled out when a negation stands shortly before it; when several channels are wanted,
+counts as ruled out when a negation stands shortly before it or a refusal shortly after it
+("kontoret går ikke", "office is impossible"); when several channels are wanted,
 the last one named wins ("ikke telefon, heller chat"). The words are in content/booking_texts.yml
 (channel_words, negation_words), normalised like the text (ae/o/a for æ/ø/å).
 """
@@ -51,8 +52,23 @@ def _negated(tokens: List[str], position: int, negations: Set[str]) -> bool:
 CLAUSE_END = re.compile(r"[.,;:!?()\n]+|\s[-–]\s")
 
 
-def channel_choice(text: str, channel_words: Dict[str, Iterable[str]], negation_words: Iterable[str]) -> ChannelChoice:
+REFUSAL_REACH = 5  # how many words after a channel word a refusal may stand ("office is impossible")
+
+
+def _refused(tokens: List[str], refusals: List[List[str]]) -> bool:
+    """A refusal phrase right after the channel word ("kontoret går ikke", "chat er eg for treig til")."""
+    window = tokens[:REFUSAL_REACH]
+    return any(window[i : i + len(r)] == r for r in refusals for i in range(len(window) - len(r) + 1))
+
+
+def channel_choice(
+    text: str,
+    channel_words: Dict[str, Iterable[str]],
+    negation_words: Iterable[str],
+    refusal_words: Iterable[str] = (),
+) -> ChannelChoice:
     negations = {w for entry in negation_words for w in words(str(entry))}
+    refusals = [words(str(entry)) for entry in refusal_words if words(str(entry))]
     wanted: List[str] = []
     ruled_out: Set[str] = set()
     # A negation reaches to the end of its clause, not past a comma or full stop
@@ -62,7 +78,10 @@ def channel_choice(text: str, channel_words: Dict[str, Iterable[str]], negation_
         mentions = _mentions(tokens, channel_words)
         for number, (position, channel) in enumerate(mentions):
             previous = mentions[number - 1][0] if number else -1
-            if _negated(tokens[previous + 1 :], position - previous - 1, negations):
+            following = mentions[number + 1][0] if number + 1 < len(mentions) else len(tokens)
+            if _negated(tokens[previous + 1 :], position - previous - 1, negations) or _refused(
+                tokens[position + 1 : following], refusals
+            ):
                 ruled_out.add(channel)
             else:
                 wanted.append(channel)

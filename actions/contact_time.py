@@ -153,10 +153,20 @@ def _clamp(window: ContactTime, now: datetime) -> ContactTime:
 
 
 CLOCK = re.compile(r"\b(?:kl|klokka|klokken|at)\s*(\d{1,2})(?:\s*(\d{2}))?\b")
+# "rundt 23", "ca kl 22", "ved 23-tiden": an hour either side
+ABOUT_CLOCK = re.compile(
+    r"\b(?:rundt|ca|cirka|omkring|around|about|ved|vid)\s*(?:kl\s*)?(\d{1,2})(?:\s*(\d{2}))?\b"
+    r"|\b(\d{1,2})\s*(?:tiden|tida|tia)\b"
+)
 
 
 def _part_of_day(text: str):
-    """(start hour, end hour) from "kl 22" or "kveld", or None."""
+    """(start hour, end hour) from "kl 22", "rundt 23" or "kveld", or None."""
+    about = ABOUT_CLOCK.search(text)
+    if about:
+        hour = int(about.group(1) or about.group(3)) + int(about.group(2) or 0) / 60
+        if hour < 24:
+            return max(hour - 1, 0), min(hour + 1, 24)
     clock = CLOCK.search(text)
     if clock and int(clock.group(1)) < 24:
         hour = int(clock.group(1)) + int(clock.group(2) or 0) / 60

@@ -76,6 +76,13 @@ def topic_button(topic: str, titles: Dict[str, Dict[str, str]], language: str) -
     return {"title": text_in(titles[topic], language), "payload": payload}
 
 
+YES_FIRST = re.compile(r"^\W*(ja|jo|jepp|japp|jada|yes|yep|yeah|yup|sure|gjerne|ja takk|yes please)\b", re.IGNORECASE)
+
+
+def starts_with_yes(tracker: Tracker) -> bool:
+    return YES_FIRST.match((tracker.latest_message or {}).get("text") or "") is not None
+
+
 class ActionHandleFallback(Action):
     def name(self) -> Text:
         return "action_handle_fallback"
@@ -87,6 +94,11 @@ class ActionHandleFallback(Action):
         if reminder:  # not understood after a crisis answer: the lines that help now, and a person
             dispatcher.utter_message(text=reminder, buttons=buttons_in(texts["human_offer_buttons"], language))
             return [SlotSet("suggested_topics", None)]
+        if starts_with_yes(tracker):  # "ja book. ikke kontoret, telefon funker": a yes to the offer just made
+            from actions.in_form import ActionYesOutOfContext, offer_just_made
+
+            if offer_just_made(tracker) or tracker.get_slot("paused_form"):
+                return await ActionYesOutOfContext().run(dispatcher, tracker, domain)
         if misses_in_a_row(tracker) >= MISSES_BEFORE_HUMAN:
             dispatcher.utter_message(
                 text=text_in(texts["human_offer"], language), buttons=buttons_in(texts["human_offer_buttons"], language)

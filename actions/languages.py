@@ -1,8 +1,9 @@
 """An honest, kind answer when someone asks for another language (content/languages.yml).
 
 English and Bokmål switch the answers (slot `language`). Nynorsk is understood but answered in
-Bokmål, and the user is told so. Any other language: the bot says it can answer in Norwegian or
-English only, and goes on in English, which more people read than Norwegian.
+Bokmål, and the user is told so; so are Swedish and Danish, which their writers read. Any other
+language: the bot says it can answer in Norwegian or English only, and goes on in English, which
+more people read than Norwegian.
 """
 
 from typing import Any, Dict, List, Text
@@ -13,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from core.content import language_of, load, text_in
 
-SWITCH_TO = {"en": "en", "nb": "nb", "nn": "nb", "other": "en"}
+SWITCH_TO = {"en": "en", "nb": "nb", "nn": "nb", "scand": "nb", "other": "en"}
 
 
 class ActionLanguageChanged(Action):

@@ -18,7 +18,7 @@ from actions.number_words import NUMBER_WORDS
 from core.text_normalise import normalise
 
 WEEKDAYS = {
-    0: ("mandag", "mandagen", "mandan", "maandag", "mondag", "monday", "man"),
+    0: ("mandag", "mandagen", "mandan", "maandag", "mondag", "monday"),  # not "man": "kan man booke"
     1: ("tirsdag", "tirsdagen", "tysdag", "tisdag", "tuesday", "tirs"),
     2: ("onsdag", "onsdagen", "wednesday", "ons"),
     3: ("torsdag", "torsdagen", "thursday", "tors"),
@@ -52,12 +52,19 @@ CLOCK_WORDS = {w: n for w, n in NUMBER_WORDS.items() if " " not in w and w not i
 HOUR = r"(\d{1,2}|" + "|".join(sorted(CLOCK_WORDS, key=len, reverse=True)) + ")"
 AFTER = re.compile(rf"\b(etter|fra|after|from)\s+(kl|klokka|klokken)?\s*{HOUR}{MINUTES}\s*(pm|am)?\b")
 BEFORE = re.compile(rf"\b(for|innen|before|by)\s+(kl|klokka|klokken)?\s*{HOUR}{MINUTES}\s*(pm|am)?\b")
+DAY_NAMES = "|".join(sorted({name for names in WEEKDAYS.values() for name in names}, key=len, reverse=True))
+MONTHS = r"jan\w*|feb\w*|mar\w*|apr\w*|mai|may|jun\w*|jul\w*|aug\w*|sep\w*|okt\w*|oct\w*|nov\w*|des\w*|dec\w*"
 AT = (  # each: hour, minutes, am/pm
     re.compile(rf"\b(?:kl|klokka|klokken|klokka er|at|around|ca|rundt|omkring|vid|ved)\s*{HOUR}{MINUTES}\s*(pm|am)?\b"),
     re.compile(r"\b(\d{1,2})" + MINUTES + r"\s*(pm|am)\b"),  # "3pm", "3 30 pm"
     re.compile(rf"\b{HOUR}\s*(?:tiden|tida|tia)()()\b"),  # "ett-tiden", "tolvtida"
     re.compile(r"\b(0?[7-9]|1\d|2[0-2])[ ]?(00|15|30|45)()\b"),  # "11.30", "1300" (not dates: 05.01)
+    # "thursday 10", "mandag 10 funker" (not "mandag 10. januar": a date)
+    re.compile(rf"\b(?:{DAY_NAMES})\s+(0?[7-9]|1\d|2[0-2])()()\b(?!\s*(?:{MONTHS}|\d))"),
 )
+# A short answer that is only an hour ("12?", "around lunch, 12?"), asked when to meet.
+LONE_HOUR = re.compile(rf"^(?:[a-z]+ ){{0,3}}(0?[7-9]|1\d|2[0-2])(?: (?!(?:{MONTHS})$)[a-z]+)?$")
+NOT_AN_HOUR = re.compile(r"\b(er|ar|aar|years?|old|age|alder|gammel|timer?|hours?|dager?|days?|kr|nok)\b")
 IN_DAYS = re.compile(
     r"\b(om|in)\s+(\d+|en|ein|ett|eitt|to|tre|fire|fem|seks|sju|syv|one|two|three|four|five)\s+"
     r"(dag|dager|dagar|days?)\b"
@@ -72,6 +79,7 @@ class Wish:
     end: Optional[datetime]
     understood: bool = True
     at: Optional[time] = None  # a clock time the user named ("mandag kl 11"): a choice, not a range
+    part_named: bool = False  # a part of the day or a limit was named too ("evening, after 18:00")
 
 
 def _hour(hours: str, minutes: Optional[str], meridiem: Optional[str]) -> Optional[time]:
@@ -114,14 +122,30 @@ def _day_window(
     if re.search(r"\b(helga|helgen|weekend)\b", text):
         saturday = today + timedelta(days=(5 - today.weekday()) % 7)
         return saturday, saturday + timedelta(days=1)
+    named = _named_weekdays(text)
+    if not named:
+        return None
+    days = []
+    for weekday in named:
+        ahead = (weekday - today.weekday()) % 7
+        if ahead == 0 and (re.search(r"\b(neste|next)\b", text) or now_time >= (part_end or LATE_IN_THE_DAY)):
+            ahead = 7
+        days.append(today + timedelta(days=ahead))
+    if len(days) > 1 and EITHER.search(text):  # "tirsdag eller onsdag": both
+        return min(days), max(days)
+    return days[-1], days[-1]  # "tysdag har eg bridge … onsdag heller": the last one named
+
+
+EITHER = re.compile(r"\b(eller|or|el)\b")
+
+
+def _named_weekdays(text: str) -> list:
+    """The weekdays a text names, in the order it names them."""
+    found = []
     for weekday, names in WEEKDAYS.items():
-        if any(re.search(rf"\b{name}\b", text) for name in names):
-            ahead = (weekday - today.weekday()) % 7
-            if ahead == 0 and (re.search(r"\b(neste|next)\b", text) or now_time >= (part_end or LATE_IN_THE_DAY)):
-                ahead = 7
-            day = today + timedelta(days=ahead)
-            return day, day
-    return None
+        for name in names:
+            found += [(match.start(), weekday) for match in re.finditer(rf"\b{name}\b", text)]
+    return [weekday for _, weekday in sorted(found)]
 
 
 def _explicit_date(raw: str, now: datetime) -> Optional[date]:
@@ -167,12 +191,15 @@ def ruled_out_days(raw: str) -> list:
 
 
 def _clock_time(text: str) -> Optional[time]:
-    """The clock time a (normalised) text names, if any."""
-    for pattern in AT:
-        match = pattern.search(text)
-        if match:
-            hours, minutes, meridiem = match.groups()
-            return _hour(hours, minutes or None, meridiem or None)
+    """The clock time a (normalised) text names, if any; of several, the last one named
+    ("kl 14.30? nei forresten, kl 12 da": a correction comes last)."""
+    found = [match for pattern in AT for match in pattern.finditer(text)]
+    if found:
+        hours, minutes, meridiem = max(found, key=lambda match: match.start()).groups()
+        return _hour(hours, minutes or None, meridiem or None)
+    lone = LONE_HOUR.match(text)
+    if lone and not NOT_AN_HOUR.search(text):
+        return _hour(lone.group(1), None, None)
     return None
 
 
@@ -186,8 +213,10 @@ def parse_wish(raw: str, now: datetime) -> Wish:
         return Wish(now, None)
 
     earliest, latest = time(0, 0), None
+    part_named = bool(not_morning or not_evening)
     for pattern, part in DAY_PART_WORDS:
         if re.search(pattern, text):
+            part_named = True
             first, last = DAY_PARTS[part]
             earliest, latest = time(first), time(last)
     if not_morning:
@@ -195,16 +224,20 @@ def parse_wish(raw: str, now: datetime) -> Wish:
     if not_evening:
         latest = min(latest or time(23, 59), time(DAY_PARTS["evening"][0]))
 
-    days = _day_window(text, now.date(), now.time(), latest)
+    after, before = AFTER.search(text), BEFORE.search(text)
+    named = None if after or before else _clock_time(text)
+    if named and named.hour < 12 and earliest >= time(12):  # "på kveldstid, 8-9 tida": 21:00
+        named = time(named.hour + 12, named.minute)
+    # "mandag kl 10" said on a Monday at 10:30: next Monday (the named time is gone today)
+    days = _day_window(text, now.date(), now.time(), named or latest)
     if days is None:
         explicit = _explicit_date(raw, now)
         days = (explicit, explicit) if explicit else None
-    after, before = AFTER.search(text), BEFORE.search(text)
     if after:
         earliest = _hour(after.group(3), after.group(4), after.group(5)) or earliest
     if before:
         latest = _hour(before.group(3), before.group(4), before.group(5)) or latest
-    exact = None if after or before else _clock_time(text)
+    exact = named
     if exact:
         earliest = exact
         latest = time(min(exact.hour + 1, 23), exact.minute)
@@ -214,22 +247,26 @@ def parse_wish(raw: str, now: datetime) -> Wish:
     first_day, last_day = days or (now.date(), None)
     start = datetime.combine(first_day, earliest, zone)
     if last_day is None:  # a time of day with no day: the next such time, any day
-        return Wish(max(start, now), None) if latest is None else _daily_window(now, earliest, latest, exact)
+        if latest is None:
+            return Wish(max(start, now), None)
+        return _daily_window(now, earliest, latest, exact, part_named)
     end = (
         datetime.combine(last_day, latest, zone)
         if latest
         else datetime.combine(last_day + timedelta(days=1), time(0), zone)
     )
-    return Wish(max(start, now) if first_day == now.date() else start, end, at=exact)
+    return Wish(max(start, now) if first_day == now.date() else start, end, at=exact, part_named=part_named)
 
 
-def _daily_window(now: datetime, earliest: time, latest: time, exact: Optional[time] = None) -> Wish:
+def _daily_window(
+    now: datetime, earliest: time, latest: time, exact: Optional[time] = None, part_named: bool = False
+) -> Wish:
     """'ettermiddag' with no day: the nearest afternoon that is still ahead."""
     day = now.date()
     if now.time() >= latest:
         day += timedelta(days=1)
     start = datetime.combine(day, earliest, now.tzinfo)
-    return Wish(max(start, now), datetime.combine(day, latest, now.tzinfo), at=exact)
+    return Wish(max(start, now), datetime.combine(day, latest, now.tzinfo), at=exact, part_named=part_named)
 
 
 NEAR_BEFORE, NEAR_AFTER = timedelta(hours=1), timedelta(hours=1)  # "kl 12" takes 11:15 when the day ends at 12

@@ -6,6 +6,8 @@
   classifier's ranking takes its place.
 - `when_unsure`: a short message with one of these phrases gets the intent when the classifier
   is unsure ("egentlig er jeg ikke klar for dette" is `stop`).
+- `decide`: a short message with one of these phrases gets the intent whatever the classifier
+  says ("nei itj book nåkka no, æ ringer heller" is `stop`); the crisis layer runs later.
 - A message that is only a booking reference code ("e3ha-kddk") or only a PIN is an answer
   (`inform`): its random letters and digits mean nothing to the classifier, which read one as
   goodbye and ended the form that had just asked for it.
@@ -14,7 +16,7 @@ Runs right after the topic classifier, before the fallback.
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 import yaml
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -57,6 +59,10 @@ class IntentGuard(StatelessComponent):
         self.unsure_below = float(unsure.get("below", 0.6))
         self.unsure_max_words = int(unsure.get("max_words", 14))
         self.unsure = PhraseMatcher(unsure.get("intents") or {}, max_gap=2)
+        self.decide = [
+            (PhraseMatcher({intent: entry["phrases"]}, max_gap=1), int(entry.get("max_words", 20)))
+            for intent, entry in (guards.get("decide") or {}).items()
+        ]
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -69,12 +75,24 @@ class IntentGuard(StatelessComponent):
                 continue
             if intent in self.matchers and self.matchers[intent].best_match(text) is None:
                 self._step_down(message, intent)
+            decided = self._decided(text)
+            if decided:
+                self._set(message, decided)
+                continue
             confidence = float((message.get(INTENT) or {}).get("confidence") or 0)
             if confidence < self.unsure_below and len(words(text)) <= self.unsure_max_words:
                 found = self.unsure.best_match(text)
                 if found:
                     self._set(message, found.label)
         return messages
+
+    def _decided(self, text: str) -> Optional[str]:
+        length = len(words(text))
+        for matcher, max_words in self.decide:
+            found = matcher.best_match(text) if length <= max_words else None
+            if found:
+                return found.label
+        return None
 
     @staticmethod
     def _set(message: Message, intent: str) -> None:

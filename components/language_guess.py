@@ -37,7 +37,7 @@ class LanguageGuesser:
         "nynorsk" before "norsk")."""
         tokens = words(text)
         normalised = " ".join(tokens)
-        for lang in ("nn", "other", "en", "nb"):
+        for lang in ("nn", "scand", "other", "en", "nb"):
             for name in self.requests.get(lang, ()):
                 if (" " in name and name in normalised) or name in tokens:
                     return lang

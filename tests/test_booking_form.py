@@ -427,3 +427,32 @@ def test_move_keeps_the_reference(fresh_store):
 )
 def test_reference_codes_in_what_people_write(text, asked, code):
     assert bf.code_in_text(text, asked) == code
+
+
+def test_a_named_time_with_nothing_free_near_it_gets_the_nearest_free_time_to_confirm(fresh_store):
+    plan = bf.schedule()
+    now = bf.now_local(plan)
+    # chat opens at 10 or later: "kl 08" on the first chat day ahead has nothing free near it
+    first = next(slot for slot in next_free(60, channel="chat") if slot.date() > now.date())
+    day = first.strftime("%A").lower()
+    track = tracker(f"{day} kl 08", slots={"booking_channel": "chat", "requested_slot": "booking_slot"})
+    dispatcher = CollectingDispatcher()
+    values = bf.ValidateBookingForm().read(dispatcher, track)
+    chosen = values["booking_slot"]
+    assert chosen is not None and chosen.startswith(first.date().isoformat()) and now.isoformat() < chosen
+    said = " ".join(m["text"] for m in dispatcher.messages)
+    assert "Det er ikke ledig" in said and "men jeg har" in said and "Chat med en rådgiver har vi" in said
+
+
+def test_moving_while_a_booking_waits_and_none_exists_goes_on_with_the_waiting_booking(fresh_store):
+    # "kan vi ta den där chatten ändå, onsdag kl 10?" after a crisis paused the booking
+    slots = {"paused_form": "booking_form", "requested_slot": None, "booking_channel": "chat"}
+    track = tracker("okej. kan vi ta den där chatten ändå, onsdag kl 10?", "move_booking", slots)
+    _, events = run(bf.ValidateManageBookingForm(), track)
+    assert slot_events(events)["booking_reference"] == bf.RESUME_BOOKING
+    _, events = run(bf.ActionSubmitManageBooking(), tracker("", "move_booking", {**slots, **slot_events(events)}))
+    assert FollowupAction("booking_form") in events and slot_events(events)["paused_form"] is None
+    # with a booking of its own, the same words move that booking
+    fresh_store.book(next_free(channel="chat")[0], "chat", 1, sender_id="pseudo-1")
+    _, events = run(bf.ValidateManageBookingForm(), track)
+    assert slot_events(events).get("booking_reference") != bf.RESUME_BOOKING

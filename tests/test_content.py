@@ -138,6 +138,8 @@ RUNTIME_VALUES = {
     "wait",
     "minutes",
     "next_open",
+    "asked",  # a named time that is not free (booking_texts.yml named_time_taken)
+    "instead",
     "display_name",  # live chat (content/handoff.yml)
 }
 

@@ -31,6 +31,11 @@ TUESDAY_EVENING = datetime(2027, 1, 12, 19, 40, tzinfo=OSLO)
         ("not by phone please, chat is better", "chat", {"phone"}),
         ("kan dere ringe meg", "phone", set()),
         ("jeg vil snakke med en person", None, set()),
+        # a refusal after the channel word rules it out
+        ("Office is impossible, Oslo is two hours by plane.", None, {"in_person"}),
+        ("Telefon. Eg kjem meg ikkje til kontoret. Og chat er eg for treig til.", "phone", {"in_person", "chat"}),
+        ("telefon går ikke, kollegene hører alt. chat", "chat", {"phone"}),
+        ("ring meg, jeg kan ikke skrive så godt", "phone", {"chat"}),
     ],
 )
 def test_channel_with_negation_and_change_of_mind(text, wanted, ruled_out):

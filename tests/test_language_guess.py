@@ -37,6 +37,8 @@ def test_guess(guesser, text, language):
         ("snakk norsk", "nb"),
         ("kan du skrive nynorsk", "nn"),  # answered in Bokmål, and told so (actions/languages.py)
         ("kan du svare på polsk", "other"),
+        ("hej, jeg er dansker, kan du forstå dansk?", "scand"),  # answered in Bokmål, and told so
+        ("kan du skriva på svenska", "scand"),
     ],
 )
 def test_requested_language(guesser, text, language):

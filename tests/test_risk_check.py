@@ -147,6 +147,8 @@ def test_unknown_time_gives_no_hours_and_no_dates_but_the_rules():
     "text, earliest, latest",
     [
         ("kondomen sprakk i går kveld", "2026-12-01 18:00", "2026-12-01 23:59"),
+        ("rundt 23 i går", "2026-12-01 22:00", "2026-12-01 23:59"),  # an hour either side of "rundt 23"
+        ("ved 14-tiden i går", "2026-12-01 13:00", "2026-12-01 14:59"),
         ("lørdag", "2026-11-28 00:00", "2026-11-28 23:59"),
         ("på laurdag", "2026-11-28 00:00", "2026-11-28 23:59"),
         ("for 30 timer siden", "2026-12-01 04:00", "2026-12-01 04:00"),

@@ -45,6 +45,15 @@ def window(text):
         ("etter 5", ("Mon 04 17:00", None, True)),
         ("på ettermiddagen", ("Mon 04 12:00", "Mon 04 17:00", True)),
         ("12. januar", ("Tue 12 00:00", "Wed 13 00:00", True)),
+        # a correction names the last day or time; "eller" keeps both days
+        ("tysdag har eg bridge på føremiddagen. onsdag klokka 11 heller", ("Wed 06 11:00", "Wed 06 12:00", True)),
+        ("Kl 14.30? Nei forresten, da har jeg klasse. Kl 12 da", ("Mon 04 12:00", "Mon 04 13:00", True)),
+        ("tirsdag eller onsdag", ("Tue 05 00:00", "Thu 07 00:00", True)),
+        # an hour right after a weekday, or alone as the answer
+        ("thursday 10", ("Thu 07 10:00", "Thu 07 11:00", True)),
+        ("mandag 10 funker", ("Mon 11 10:00", "Mon 11 11:00", True)),
+        ("around lunch, 12?", ("Mon 04 12:00", "Mon 04 13:00", True)),
+        ("jeg er 17", ("Mon 04 10:30", None, False)),
         ("vet ikke helt", ("Mon 04 10:30", None, False)),
     ],
 )

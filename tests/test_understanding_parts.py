@@ -95,3 +95,31 @@ def test_a_reference_code_or_a_pin_typed_alone_is_an_answer_whatever_its_letters
         assert only_a_code_or_pin(alone), alone
     for words in ("takk takk", "ha det", "22 00 00 00", "1930 i morgen", "koden er E3HA-KDDK", "ja", "nett nett"):
         assert not only_a_code_or_pin(words), words
+
+
+def test_leaving_a_booking_and_cancelling_it_are_decided_by_their_words():
+    from components.intent_guard import IntentGuard
+
+    guard = IntentGuard({"guards_file": "content/intent_guards.yml"})
+
+    def decided(text, intent="deny", confidence=0.99):
+        message = Message(data={"text": text, "intent": {"name": intent, "confidence": confidence}})
+        guard.process([message])
+        return message.get("intent")["name"]
+
+    assert decided("nei itj book nåkka no. æ ringer heller det nummeret") == "stop"
+    assert decided("hmm nei vet du hva, drop it. I'll call directly tomorrow", "inform") == "stop"
+    assert (
+        decided(
+            "hei igjen. jeg har en chat på torsdag som jeg må flytte. men jeg slettet alt så han ikke skulle se det",
+            "nlu_fallback",
+        )
+        == "move_booking"
+    )
+    assert decided("i have a chat appointment on thursday but i need to cancel", "faq") == "cancel_booking"
+    # a goodbye at the end of a message the classifier is unsure of
+    assert decided("i dont know when. i write again monday. bye", "nlu_fallback", 0.2) == "goodbye"
+    assert decided("ok takk, ha det", "thanks", 0.4) == "goodbye"
+    # not these: asking to be called, asking how to book
+    assert decided("kan dere ringe meg i morgen?", "book_counsellor") == "book_counsellor"
+    assert decided("kan jeg ikke booke en time på chat?", "book_counsellor") == "book_counsellor"
