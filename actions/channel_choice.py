@@ -14,7 +14,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from core.text_normalise import words
 
-NEGATION_REACH = 3  # how many words before a channel word a negation may stand
+NEGATION_REACH = 5  # how many words before a channel word a negation may stand ("ikkje så stø på denne chatten")
 ENDS_NEGATION = {"men", "but", "heller", "rather", "instead", "bare", "only", "just", "helst"}
 
 

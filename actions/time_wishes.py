@@ -61,10 +61,20 @@ AT = (  # each: hour, minutes, am/pm
     re.compile(r"\b(0?[7-9]|1\d|2[0-2])[ ]?(00|15|30|45)()\b"),  # "11.30", "1300" (not dates: 05.01)
     # "thursday 10", "mandag 10 funker" (not "mandag 10. januar": a date)
     re.compile(rf"\b(?:{DAY_NAMES})\s+(0?[7-9]|1\d|2[0-2])()()\b(?!\s*(?:{MONTHS}|\d))"),
+    # "11 o'clock", "tuesday lunch 12", "formiddag 10"
+    re.compile(r"\b(\d{1,2})\s*o\s*clock()()\b"),
+    re.compile(r"\b(?:lunsj\w*|lunch\w*|formiddag\w*|morning|ettermiddag\w*|afternoon)\s+(0?[7-9]|1\d|2[0-2])()()\b"),
+    # "monday then, after our standup. 11?", "kanskje 12": an hour that ends the message
+    re.compile(r"\b(0?[7-9]|1\d|2[0-2])()()$"),  # (not "jobber til 16": NOT_AN_HOUR)
 )
+# "halv tre" is 14:30 (half an hour before three)
+HALF = re.compile(rf"\bhalv\s+{HOUR}\b")
 # A short answer that is only an hour ("12?", "around lunch, 12?"), asked when to meet.
 LONE_HOUR = re.compile(rf"^(?:[a-z]+ ){{0,3}}(0?[7-9]|1\d|2[0-2])(?: (?!(?:{MONTHS})$)[a-z]+)?$")
-NOT_AN_HOUR = re.compile(r"\b(er|ar|aar|years?|old|age|alder|gammel|timer?|hours?|dager?|days?|kr|nok)\b")
+NOT_AN_HOUR = re.compile(
+    r"\b(er|ar|aar|years?|old|age|alder|gammel|timer?|hours?|dager?|days?|kr|nok|"
+    r"til|until|till|ferdig|finish|finishes|slutter)\b"  # "jobber til 16": a limit, not a wish
+)
 IN_DAYS = re.compile(
     r"\b(om|in)\s+(\d+|en|ein|ett|eitt|to|tre|fire|fem|seks|sju|syv|one|two|three|four|five)\s+"
     r"(dag|dager|dagar|days?)\b"
@@ -190,15 +200,27 @@ def ruled_out_days(raw: str) -> list:
     return sorted(set(found))
 
 
-def _clock_time(text: str) -> Optional[time]:
+def _around(text: str, match: "re.Match") -> str:
+    """The words just before and after a bare number ("jeg er 17", "16 timer")."""
+    return text[max(0, match.start() - 12) : match.end() + 8]
+
+
+def _clock_time(text: str, after_position: int = 0) -> Optional[time]:
     """The clock time a (normalised) text names, if any; of several, the last one named
-    ("kl 14.30? nei forresten, kl 12 da": a correction comes last)."""
-    found = [match for pattern in AT for match in pattern.finditer(text)]
+    ("kl 14.30? nei forresten, kl 12 da": a correction comes last). Only times named after
+    `after_position` count (a limit such as "ikke før 12" ends there)."""
+    found = [match for pattern in AT for match in pattern.finditer(text) if match.start() >= after_position]
+    half = [match for match in HALF.finditer(text) if match.start() >= after_position]
+    if half and (not found or half[-1].start() >= max(m.start() for m in found)):
+        whole = _hour(half[-1].group(1), None, None)
+        return None if whole is None or whole.hour == 0 else time(whole.hour - 1, 30)
     if found:
-        hours, minutes, meridiem = max(found, key=lambda match: match.start()).groups()
-        return _hour(hours, minutes or None, meridiem or None)
+        last = max(found, key=lambda match: match.start())
+        if last.re.pattern.startswith(r"\b(?:kl") or not NOT_AN_HOUR.search(_around(text, last)):
+            hours, minutes, meridiem = last.groups()
+            return _hour(hours, minutes or None, meridiem or None)
     lone = LONE_HOUR.match(text)
-    if lone and not NOT_AN_HOUR.search(text):
+    if lone and not NOT_AN_HOUR.search(text) and after_position == 0:
         return _hour(lone.group(1), None, None)
     return None
 
@@ -225,7 +247,11 @@ def parse_wish(raw: str, now: datetime) -> Wish:
         latest = min(latest or time(23, 59), time(DAY_PARTS["evening"][0]))
 
     after, before = AFTER.search(text), BEFORE.search(text)
-    named = None if after or before else _clock_time(text)
+    # a time named after a limit wins ("ikke før 12 … fredag kl 13"); the limit's own "kl" does not count
+    limit_end = max((match.end() for match in (after, before) if match), default=0)
+    named = _clock_time(text, limit_end) if limit_end else _clock_time(text)
+    if named and limit_end:
+        after = before = None
     if named and named.hour < 12 and earliest >= time(12):  # "på kveldstid, 8-9 tida": 21:00
         named = time(named.hour + 12, named.minute)
     # "mandag kl 10" said on a Monday at 10:30: next Monday (the named time is gone today)

@@ -36,6 +36,7 @@ TUESDAY_EVENING = datetime(2027, 1, 12, 19, 40, tzinfo=OSLO)
         ("Telefon. Eg kjem meg ikkje til kontoret. Og chat er eg for treig til.", "phone", {"in_person", "chat"}),
         ("telefon går ikke, kollegene hører alt. chat", "chat", {"phone"}),
         ("ring meg, jeg kan ikke skrive så godt", "phone", {"chat"}),
+        ("Telefon passar best, eg er ikkje så stø på denne chatten.", "phone", {"chat"}),
     ],
 )
 def test_channel_with_negation_and_change_of_mind(text, wanted, ruled_out):

@@ -54,6 +54,13 @@ def window(text):
         ("mandag 10 funker", ("Mon 11 10:00", "Mon 11 11:00", True)),
         ("around lunch, 12?", ("Mon 04 12:00", "Mon 04 13:00", True)),
         ("jeg er 17", ("Mon 04 10:30", None, False)),
+        ("i jobber til 16", ("Mon 04 10:30", None, False)),  # a limit of the day, not a wish
+        ("monday then, after our standup. 11?", ("Mon 04 11:00", "Mon 04 12:00", True)),
+        ("tuesday lunch 12 is my break", ("Tue 05 12:00", "Tue 05 13:00", True)),
+        ("tomorrow is my free day actually. 11 o'clock?", ("Tue 05 11:00", "Tue 05 12:00", True)),
+        ("onsdag halv tre", ("Wed 06 14:30", "Wed 06 15:30", True)),
+        # a time named after a limit wins over the limit
+        ("ikke før 12. da sover jeg. men fredag har jeg fri. fredag kl 13", ("Fri 08 13:00", "Fri 08 14:00", True)),
         ("vet ikke helt", ("Mon 04 10:30", None, False)),
     ],
 )
