@@ -174,7 +174,7 @@ def choice_in(text: str) -> ChannelChoice:
 
 def changes_channel(text: str) -> bool:
     """ "heller chat", "kan vi ta det på telefon i stedet?": words that ask for another way to talk."""
-    return PhraseMatcher({"change": texts().get("change_words") or []}, max_gap=1).best_match(text) is not None
+    return says_any("change_words", text)
 
 
 def asks_for_another_way(tracker: Tracker) -> bool:
@@ -188,9 +188,14 @@ def channel_in_text(text: str) -> Optional[str]:
     return choice_in(text).wanted
 
 
+def says_any(words_key: str, text: str, max_gap: int = 1) -> bool:
+    """The text says one of the phrases listed under `words_key` in content/booking_texts.yml."""
+    return PhraseMatcher({words_key: texts().get(words_key) or []}, max_gap=max_gap).best_match(text) is not None
+
+
 def accepts(text: str) -> bool:
     """ "den passer", "ta den", "greit" said to a proposed time."""
-    return PhraseMatcher({"accept": texts().get("accept_words") or []}, max_gap=1).best_match(text) is not None
+    return says_any("accept_words", text)
 
 
 def answer_the_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> None:
@@ -746,8 +751,7 @@ def resumes_paused_booking(tracker: Tracker) -> bool:
 def says_no_code(tracker: Tracker) -> bool:
     """ "jeg har ikke koden", "i lost the code": the message that starts a cancel or move already
     says there is no code, so the bot tells how to do without it instead of asking for it."""
-    text = (tracker.latest_message or {}).get("text") or ""
-    return PhraseMatcher({"no_code": texts().get("no_code_words") or []}, max_gap=2).best_match(text) is not None
+    return says_any("no_code_words", (tracker.latest_message or {}).get("text") or "", max_gap=2)
 
 
 def active_booking(reference: str):
@@ -827,7 +831,7 @@ class ValidateManageBookingForm(FormValidationAction):
         intent = latest_intent(tracker)
         if intent == "book_counsellor":
             return {}  # "then I'll book a new one instead": data/form_rules.yml starts the booking
-        if asked and misses(tracker) and (intent in ("thanks", "affirm", "deny") or is_answer(tracker)):
+        if asked and misses(tracker) and (intent == "thanks" or is_answer(tracker)):
             # "ok takk", "kan jeg ikke bare la være å ta telefonen?" after being told to call us
             return {"booking_reference": NO_CODE_LEFT}
         if not is_answer(tracker) and not (starting and says_no_code(tracker)):

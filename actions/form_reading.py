@@ -13,9 +13,8 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from core.content import latest_intent, load
-from core.intents import CRISIS_INTENTS, FOLLOW_UP_INTENT, FOLLOW_UP_KEY
-from core.phrase_matcher import PhraseMatcher
+from core.content import latest_intent
+from core.intents import CRISIS_INTENTS, DECIDED_BY_WORDS_KEY, FOLLOW_UP_INTENT, FOLLOW_UP_KEY
 from core.text_normalise import normalise
 
 # Heard before any slot, in every form. "faq" is here too: a question is answered, then the form
@@ -95,10 +94,8 @@ MAY_CARRY_ANSWERS = {
 
 def leaves_in_words(tracker: Tracker) -> bool:
     """ "drop it, I'll call you", "nei itj book nåkka": leaving, said in the words that decide it
-    (content/intent_guards.yml `decide`), so no channel or time is read from it."""
-    phrases = ((load("intent_guards.yml").get("decide") or {}).get("stop") or {}).get("phrases") or []
-    text = (tracker.latest_message or {}).get("text") or ""
-    return latest_intent(tracker) == "stop" and PhraseMatcher({"stop": phrases}, max_gap=1).best_match(text) is not None
+    (content/intent_guards.yml `decide`, marked by the NLU), so no channel or time is read from it."""
+    return latest_intent(tracker) == "stop" and bool((tracker.latest_message or {}).get(DECIDED_BY_WORDS_KEY))
 
 
 def may_carry_answer(tracker: Tracker) -> bool:

@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.stateless import StatelessComponent
 from components.topic_classifier import RETRIEVAL_INTENT, intent_of, response_selector_output
-from core.intents import TOPIC_RANKING_KEY, is_command
+from core.intents import DECIDED_BY_WORDS_KEY, TOPIC_RANKING_KEY, is_command
 from core.phrase_matcher import PhraseMatcher
 from core.reference_codes import codes_in_text, without_codes
 from core.text_normalise import words
@@ -78,6 +78,7 @@ class IntentGuard(StatelessComponent):
             decided = self._decided(text)
             if decided:
                 self._set(message, decided)
+                message.set(DECIDED_BY_WORDS_KEY, True, add_to_output=True)
                 continue
             confidence = float((message.get(INTENT) or {}).get("confidence") or 0)
             if confidence < self.unsure_below and len(words(text)) <= self.unsure_max_words:

@@ -20,4 +20,5 @@ def is_command(text: Optional[str]) -> bool:
 
 
 FOLLOW_UP_INTENT = "follow_up"  # a short question that refers to the previous answer
+DECIDED_BY_WORDS_KEY = "decided_by_words"  # the intent came from a `decide` phrase (content/intent_guards.yml)
 FOLLOW_UP_KEY = "follow_up"  # its kind: where, cost, how_long, dangerous, what_about, ...
