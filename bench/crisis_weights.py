@@ -73,7 +73,11 @@ def train(rows, topic_config):
     texts = [t for t, _ in rows]
     labels = [label for _, label in rows]
     vectors = message_parts.whole_vectors(texts)
-    topic = TextModel(c=topic_config["c"], meaning_weight=topic_config["meaning_weight"]).fit(texts, labels, vectors)
+    topic = TextModel(
+        c=topic_config["c"],
+        meaning_weight=topic_config["meaning_weight"],
+        words=bool(topic_config.get("word_ngrams", False)),
+    ).fit(texts, labels, vectors)
     crisis = TextModel(c=0.5, meaning_weight=1.0, class_weight="balanced").fit(
         texts, [label if label in CRISIS_INTENTS else NONE for label in labels], vectors
     )

@@ -59,6 +59,7 @@ class TopicClassifier(TrainedTextComponent):
         return {
             "c": 0.5,  # the SVM's regularisation (smaller = smoother)
             "meaning_weight": 1.0,  # weight of the e5 vector against the character n-grams
+            "word_ngrams": False,  # also words and word pairs as features
             # A second FAQ topic is offered when it has at least this probability in the whole
             # message, or is the clear winner (this probability) of one of its sentences.
             "second_min_whole": 0.2,
@@ -76,7 +77,11 @@ class TopicClassifier(TrainedTextComponent):
     # --- training ---------------------------------------------------------------------------
     def train(self, training_data: TrainingData) -> Resource:
         examples = [(m.get(TEXT), label_of(m)) for m in training_data.intent_examples if label_of(m)]
-        model = self.fit_and_keep([text for text, _ in examples], [label for _, label in examples])
+        model = self.fit_and_keep(
+            [text for text, _ in examples],
+            [label for _, label in examples],
+            words=bool(self.config["word_ngrams"]),
+        )
         logger.info(
             "Topic classifier: %d examples, %d labels, temperature %.3f",
             len(examples),

@@ -84,6 +84,19 @@ class PhraseMatcher:
             _make_phrase(label, str(text)) for label, phrases in phrases_by_label.items() for text in (phrases or [])
         )
         self.phrases: List[Phrase] = [phrase for phrase in candidates if phrase is not None]
+        # An index on each phrase's first word, so a message is checked only against the phrases
+        # whose first word it contains (a long letter against thousands of phrases was the
+        # slowest step after the sentence vectors). Values are positions in self.phrases.
+        self._always: List[int] = []  # regular expressions
+        self._by_word: Dict[str, List[int]] = {}
+        self._by_prefix: Dict[str, List[int]] = {}
+        for position, phrase in enumerate(self.phrases):
+            if phrase.regex is not None:
+                self._always.append(position)
+            elif phrase.parts[0].endswith("*"):
+                self._by_prefix.setdefault(phrase.parts[0][:-1], []).append(position)
+            else:
+                self._by_word.setdefault(phrase.parts[0], []).append(position)
 
     def _matches(self, phrase: Phrase, normalised: str, tokens: Sequence[str]) -> bool:
         if phrase.regex is not None:
@@ -94,7 +107,18 @@ class PhraseMatcher:
         normalised = normalise(text)
         tokens = normalised.split()
         best: Optional[Phrase] = None
-        for phrase in self.phrases:
+        for position in self._candidates(tokens):
+            phrase = self.phrases[position]
             if (best is None or phrase.specificity > best.specificity) and self._matches(phrase, normalised, tokens):
                 best = phrase
         return best
+
+    def _candidates(self, tokens: Sequence[str]) -> List[int]:
+        """Positions of the phrases that can match these tokens, in the phrases' own order (the
+        first of equally specific phrases wins, as without the index)."""
+        found = set(self._always)
+        for token in set(tokens):
+            found.update(self._by_word.get(token, ()))
+            for end in range(1, len(token) + 1):
+                found.update(self._by_prefix.get(token[:end], ()))
+        return sorted(found)

@@ -113,6 +113,9 @@ def follow_ups():
         ("kan noen ringe meg i dag?", "call_today"),
         ("vet ikke", "hesitate"),
         ("er alt borte nå?", "deleted"),
+        ("Is it free though?", "cost"),
+        ("price?", "cost"),
+        ("How many hours do I have left for that?", "how_long"),
         # a question that names its own topic is not a follow-up
         ("hvor får jeg PEP?", ""),
         ("hva koster det å teste seg for klamydia", ""),

@@ -44,6 +44,17 @@ def test_prefix_words():
     assert matcher.best_match("selv mord") is None
 
 
+def test_the_first_word_index_finds_what_checking_every_phrase_finds():
+    matcher = PhraseMatcher({"a": ["hvor far jeg", "selvmord*", "re:\\bpep\\b"], "b": ["far jeg", "hvor"]})
+    assert matcher.best_match("hvor får jeg det").text == "hvor far jeg"
+    assert matcher.best_match("får jeg det").text == "far jeg"
+    assert matcher.best_match("tenker på selvmordet").text == "selvmord*"
+    assert matcher.best_match("trenger jeg pep").text.startswith("re:")
+    assert matcher.best_match("ingenting her") is None
+    # of equally specific phrases, the first in the file wins, as before the index
+    assert PhraseMatcher({"x": ["to ord"], "y": ["ord to", "to ord"]}).best_match("to ord to ord").label == "x"
+
+
 @pytest.fixture(scope="module")
 def backstop():
     config = SafetyBackstop.get_default_config()
@@ -71,6 +82,9 @@ def backstop():
         ("jeg tror jenta på salongen blir tvunget av sjefen sin", "crisis_exploitation"),
         ("I don't want to live anymore", "crisis_suicide"),
         ("there's so much blood down there and it won't stop", "crisis_medical"),
+        ("eg har begynt å skjera meg på armane igjen sidan helga", "crisis_suicide"),
+        ("jag skär mig när det blir för mycket", "crisis_suicide"),
+        ("already decided. the flat is empty friday, i will finish it there before anyone finds out", "crisis_suicide"),
     ],
 )
 def test_backstop_catches_high_risk_phrases(backstop, text, intent):
@@ -84,6 +98,9 @@ def test_backstop_catches_high_risk_phrases(backstop, text, intent):
         "husker ingenting av det legen sa om prøvesvaret",
         "de sier man ikke blir tvunget til noe der",
         "er det vanskelig å få time hos fastlegen",
+        "han kuttet seg på kjøkkenet mitt og jeg stelte såret uten hansker",
+        "I cut myself on a knife at work, can hepatitis spread that way?",
+        "i will finish it before anyone asks about the PEP course",
     ],
 )
 def test_backstop_leaves_ordinary_questions_alone(backstop, text):

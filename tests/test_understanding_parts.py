@@ -60,6 +60,15 @@ def test_text_model_gives_probabilities_that_sum_to_one():
     assert model.labels[int(rows.argmax())] == "cost"
 
 
+def test_words_and_word_pairs_can_join_the_character_features():
+    texts = ["window period for hiv", "how long is the window period", "where to test", "where can i test"]
+    labels = ["window", "window", "where", "where"]
+    vectors = np.zeros((len(texts), 8), np.float32)
+    model = TextModel(folds=1, words=True).fit(texts, labels, vectors)
+    rows = model.probabilities(["the window period?"], vectors[:1])
+    assert model.labels[int(rows.argmax())] == "window"
+
+
 def test_button_payloads_are_left_to_rasa():
     assert is_command("/affirm") and is_command(' /inform{"x": 1}')
     assert not is_command("hei / hallo")
@@ -120,6 +129,10 @@ def test_leaving_a_booking_and_cancelling_it_are_decided_by_their_words():
     # a goodbye at the end of a message the classifier is unsure of
     assert decided("i dont know when. i write again monday. bye", "nlu_fallback", 0.2) == "goodbye"
     assert decided("ok takk, ha det", "thanks", 0.4) == "goodbye"
+    assert decided("right, bed. night x", "nlu_fallback", 0.2) == "goodbye"
+    assert decided("ok gn", "nlu_fallback", 0.3) == "goodbye"
+    # "night" that is a time, not a leave-taking
+    assert decided("it was last night", "nlu_fallback", 0.2) == "nlu_fallback"
     # not these: asking to be called, asking how to book
     assert decided("kan dere ringe meg i morgen?", "book_counsellor") == "book_counsellor"
     assert decided("kan jeg ikke booke en time på chat?", "book_counsellor") == "book_counsellor"
