@@ -25,8 +25,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from eval_sets import all_rows, catalogue_label  # noqa: E402
 
 from components import embedder  # noqa: E402
+from components.message_parts import assemble_vectors  # noqa: E402
 from components.sentences import pieces  # noqa: E402
 from components.text_model import TextModel  # noqa: E402
+from components.topic_classifier import combine_parts  # noqa: E402
 
 CACHE = ROOT / ".cache" / "e5_vectors"
 LOOKED_AT = ["2026-12", "2026-12b", "2026-12c", "2026-12d", "dev-2026-12"]
@@ -42,16 +44,6 @@ def cached_embed(texts: Sequence[str]) -> np.ndarray:
         for (key, _), vector in zip(missing, vectors):
             np.save(CACHE / f"{key}.npy", vector)
     return np.stack([np.load(CACHE / f"{k}.npy") for k in keys]) if keys else np.zeros((0, 384), np.float32)
-
-
-def parts_and_vectors(text: str, vector_of: Dict[str, np.ndarray]):
-    found = pieces(text)
-    if not found:
-        return [text], vector_of[text][None, :]
-    piece_vectors = np.stack([vector_of[p] for p in found])
-    mean = piece_vectors.mean(axis=0)
-    mean = mean / max(float(np.linalg.norm(mean)), 1e-6)
-    return [text] + found, np.vstack([mean[None, :], piece_vectors])
 
 
 def vectors_for(texts: Sequence[str]) -> Dict[str, np.ndarray]:
@@ -72,12 +64,10 @@ def training_examples():
 
 
 def classify(model, text, vector_of, sentence_weight=0.2):
-    texts, vectors = parts_and_vectors(text, vector_of)
-    rows = model.probabilities(texts, vectors)
-    combined = rows[0]
-    if len(texts) > 1:
-        combined = (1 - sentence_weight) * rows[0] + sentence_weight * rows[1:].max(axis=0)
-    return model.labels[int(np.argmax(combined))]
+    """As components/topic_classifier.py reads a message: its parts, then their combination."""
+    found = pieces(text)
+    rows = model.probabilities([text] + found, assemble_vectors(text, found, vector_of))
+    return model.labels[int(np.argmax(combine_parts(rows, sentence_weight)))]
 
 
 FAMILY = {"talk_to_human": "book_counsellor"}
@@ -113,7 +103,7 @@ def main() -> int:
     started = time.time()
     vector_of = vectors_for(texts + [r.text for r in rows])
     print(f"{len(examples)} training examples, {len(rows)} evaluation rows, vectors {time.time() - started:.0f} s")
-    train_vectors = np.stack([parts_and_vectors(t, vector_of)[1][0] for t in texts])
+    train_vectors = np.stack([assemble_vectors(t, pieces(t), vector_of)[0] for t in texts])
     variants = variant_models()
     for name in args.variants or list(variants):
         started = time.time()

@@ -36,7 +36,7 @@ def _mean_direction(vectors: np.ndarray) -> np.ndarray:
     return mean / max(float(np.linalg.norm(mean)), 1e-6)
 
 
-def _assemble(text: str, parts: List[str], vector_of: Dict[str, np.ndarray]) -> np.ndarray:
+def assemble_vectors(text: str, parts: List[str], vector_of: Dict[str, np.ndarray]) -> np.ndarray:
     if not parts:
         return vector_of[text][None, :]
     piece_vectors = np.stack([vector_of[p] for p in parts])
@@ -59,7 +59,7 @@ def parts_of(message: Message) -> MessageParts:
         found = pieces(text)
         needed = found or [text]
         vector_of = dict(zip(needed, embedder.embed(needed)))
-        parts = MessageParts([text] + found, _assemble(text, found, vector_of))
+        parts = MessageParts([text] + found, assemble_vectors(text, found, vector_of))
         message.set(_KEY, parts)
     return parts
 
@@ -77,4 +77,4 @@ def whole_vectors(texts: Sequence[str]) -> np.ndarray:
         _training_vectors.update(zip(needed, embedder.embed(needed)))
     if not texts:
         return np.zeros((0, embedder.DIMENSION), np.float32)
-    return np.stack([_assemble(text, split[text], _training_vectors)[0] for text in texts])
+    return np.stack([assemble_vectors(text, split[text], _training_vectors)[0] for text in texts])

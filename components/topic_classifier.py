@@ -110,11 +110,7 @@ class TopicClassifier(TrainedTextComponent):
         parts = parts_of(message)
         rows = self.model.probabilities(parts.texts, parts.vectors)
         message.set(PART_PROBABILITIES_KEY, (self.model.labels, rows))  # for the crisis layer; not output
-        combined = rows[0]
-        if parts.has_pieces:
-            weight = float(self.config["sentence_weight"])
-            combined = (1 - weight) * rows[0] + weight * rows[1:].max(axis=0)
-            combined = combined / combined.sum()
+        combined = combine_parts(rows, float(self.config["sentence_weight"]))
         order = np.argsort(-combined)
         ranked = [(self.model.labels[i], float(combined[i])) for i in order[:RANKING_LENGTH]]
         return ranked, self._second_topic(ranked, rows)
@@ -162,6 +158,15 @@ class TopicClassifier(TrainedTextComponent):
         faq = [(label, p) for label, p in ranked if label.startswith(RETRIEVAL_INTENT + "/")]
         if faq:
             message.set("response_selector", response_selector_output(faq), add_to_output=True)
+
+
+def combine_parts(rows: np.ndarray, sentence_weight: float) -> np.ndarray:
+    """One row of probabilities for a message from its parts' rows (row 0 the whole message):
+    a letter's best sentence for each label counts with `sentence_weight`."""
+    if len(rows) == 1:
+        return rows[0]
+    combined = (1 - sentence_weight) * rows[0] + sentence_weight * rows[1:].max(axis=0)
+    return combined / combined.sum()
 
 
 def merge_families(ranked: List[Tuple[str, float]], families: List[List[str]]) -> List[Tuple[str, float]]:
