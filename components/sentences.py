@@ -6,8 +6,10 @@ from functools import lru_cache
 from typing import List
 
 MAX_SENTENCE_WORDS = 30  # a "sentence" longer than this is a run-on without punctuation
+# A run-on is cut into equal windows of at most this many words, without overlap: every word is
+# embedded once (overlapping windows cost a quarter more e5 time and read no better,
+# bench/results/2026-12-04-session9.txt).
 WINDOW_WORDS = 16
-WINDOW_STEP = 12
 
 
 @lru_cache(maxsize=1)
@@ -22,8 +24,9 @@ def _sentencizer():
 def _windows(words: List[str]) -> List[str]:
     if len(words) <= MAX_SENTENCE_WORDS:
         return [" ".join(words)]
-    starts = range(0, max(1, len(words) - WINDOW_WORDS + WINDOW_STEP), WINDOW_STEP)
-    return [" ".join(words[s : s + WINDOW_WORDS]) for s in starts]
+    count = -(-len(words) // WINDOW_WORDS)
+    bounds = [round(i * len(words) / count) for i in range(count + 1)]
+    return [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:])]
 
 
 def sentences(text: str) -> List[str]:
