@@ -92,20 +92,28 @@ class TextModel:
         return self
 
     def _calibrate(self, texts: List[str], gold: np.ndarray, vectors: np.ndarray) -> float:
-        """Temperature from out-of-fold scores, so it reflects messages the SVM has not seen."""
+        """Temperature from held-out scores, so it reflects messages the SVM has not seen: one
+        fold of `folds` is held out (a few thousand examples fix one number well; scoring every
+        fold would double the training time)."""
         smallest_class = np.bincount(gold).min()
         folds = min(self.folds, int(smallest_class))
         if folds < 2:
             return 1.0
-        scores = np.zeros((len(texts), len(self.labels)), np.float32)
-        for train, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(texts, gold):
-            vectorizer = self._new_vectorizer().fit([texts[i] for i in train])
-            svm = self._new_svm().fit(
-                self._features(vectorizer, [texts[i] for i in train], vectors[train]), gold[train]
-            )
-            fold_scores = svm.decision_function(self._features(vectorizer, [texts[i] for i in test], vectors[test]))
-            scores[np.ix_(test, svm.classes_)] = fold_scores.reshape(len(test), -1)
-        return best_temperature(scores, gold)
+        train, test = next(StratifiedKFold(folds, shuffle=True, random_state=1).split(texts, gold))
+        vectorizer = self._new_vectorizer().fit([texts[i] for i in train])
+        svm = self._new_svm().fit(self._features(vectorizer, [texts[i] for i in train], vectors[train]), gold[train])
+        scores = np.zeros((len(test), len(self.labels)), np.float32)
+        fold_scores = svm.decision_function(self._features(vectorizer, [texts[i] for i in test], vectors[test]))
+        scores[:, svm.classes_] = fold_scores.reshape(len(test), -1)
+        return best_temperature(scores, gold[test])
+
+    def _scores(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """The SVM's decision_function on [vectors, tf-idf], without building the joined sparse
+        matrix: the same numbers, a few milliseconds less per message."""
+        coef, dimension = self.svm.coef_, vectors.shape[1]
+        dense = vectors @ (self.meaning_weight * coef[:, :dimension]).T
+        sparse = self.vectorizer.transform(texts) @ coef[:, dimension:].T
+        return np.asarray(dense + sparse + self.svm.intercept_)
 
     def known_share(self, text: str) -> float:
         """The share of a message's words (of three letters or more) seen in the training data."""
@@ -116,8 +124,7 @@ class TextModel:
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
         """Rows of probabilities over self.labels, one row per text."""
-        scores = self.svm.decision_function(self._features(self.vectorizer, texts, vectors))
-        scores = scores.reshape(len(texts), -1)
+        scores = self._scores(texts, vectors).reshape(len(texts), -1)
         if len(self.labels) == 2:  # a binary SVM gives one score: the second label's side
             scores = np.hstack([-scores, scores]) / 2
         return softmax(scores, self.temperature)
