@@ -6,8 +6,8 @@
   carries typos, missing letters and rare words the vector blurs; optionally also of the words
   and word pairs, which carry phrases ("window period", "ta test") that n-grams split up
   (bench/topic_experiment.py: one point more topic accuracy on the looked-at sets).
-A linear SVM separates the labels; a softmax with one temperature, fitted on out-of-fold scores,
-turns its scores into probabilities that mean what they say ("0.6" is right about 6 times in 10).
+A linear SVM separates the labels; a softmax with one temperature, fitted on the scores of a
+held-out fold, turns its scores into probabilities that mean what they say ("0.6" is right about 6 times in 10).
 Used by the topic classifier and by the crisis detector (components/*_classifier.py).
 """
 

@@ -59,6 +59,16 @@ def test_text_model_gives_probabilities_that_sum_to_one():
     assert model.labels[int(rows.argmax())] == "cost"
 
 
+def test_scores_are_the_svms_own_on_the_joined_features():
+    # TextModel._scores skips building [vectors, tf-idf]; it must stay the SVM's decision_function
+    texts = ["hvor kan jeg teste meg", "hva koster testen", "window period for hiv", "er det farlig", "ha det"]
+    labels = ["where", "cost", "window", "danger", "bye"]
+    vectors = np.random.default_rng(1).normal(size=(len(texts), 8)).astype(np.float32)
+    model = TextModel(folds=1, meaning_weight=2.5, words=True).fit(texts, labels, vectors)
+    joined = model.svm.decision_function(model._features(model.vectorizer, texts, vectors))
+    assert np.allclose(model._scores(texts, vectors), joined, atol=1e-5)
+
+
 def test_words_and_word_pairs_can_join_the_character_features():
     texts = ["window period for hiv", "how long is the window period", "where to test", "where can i test"]
     labels = ["window", "window", "where", "where"]
