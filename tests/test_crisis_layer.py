@@ -92,3 +92,13 @@ def test_two_questions_get_the_best_answer_and_the_offer_of_the_second(stack):
     offer = replies[-1]
     assert offer["text"] == "Les også:"
     assert offer["buttons"][0]["payload"].startswith("/choose_topic")
+
+
+def test_the_kind_of_crisis_is_read_from_the_whole_story(stack):
+    # The pain sentence alone reads as a medical emergency; the story around it is an assault
+    # (lost memory after a drink), and the assault answer is the one that helps.
+    story = (
+        "Var på vors i går og fikk en drink av en kar jeg ikke kjente. Husker ingenting etter det. "
+        "Våknet naken i en leilighet jeg ikke vet hvor er. Nå har jeg vondt nedentil og det blør litt."
+    )
+    assert parse(stack.settings, story)["intent"]["name"] == "crisis_assault"
