@@ -91,9 +91,17 @@ def metrics(rows: Sequence[Row], predictions: Sequence[Dict]) -> Dict:
     }
 
 
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The q-quantile of sorted durations (nearest rank, rounded to 0.1 ms)."""
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
 def latency_summary(durations_ms: List[float]) -> Dict[str, float]:
     ordered = sorted(durations_ms)
     if not ordered:
         return {}
-    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)  # noqa: E731
-    return {"parse_p50_ms": pick(0.50), "parse_p95_ms": pick(0.95), "parse_max_ms": round(ordered[-1], 1)}
+    return {
+        "parse_p50_ms": percentile(ordered, 0.50),
+        "parse_p95_ms": percentile(ordered, 0.95),
+        "parse_max_ms": round(ordered[-1], 1),
+    }

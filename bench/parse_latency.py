@@ -22,6 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from eval_sets import all_rows  # noqa: E402
 from nlu_benchmark import tree_rss_mb  # noqa: E402
+from nlu_metrics import percentile  # noqa: E402
 
 from ops.processes import loopback_settings, rasa_model_loaded, start_rasa, stop  # noqa: E402
 
@@ -30,8 +31,8 @@ LENGTHS = ((0, 15, "1–15 words"), (16, 40, "16–40 words"), (41, 10**6, "41+ 
 
 def percentiles(values: List[float]) -> Dict[str, float]:
     ordered = sorted(values)
-    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)  # noqa: E731
-    return {"n": len(ordered), "p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "max": round(ordered[-1], 1)}
+    quantiles = {f"p{round(100 * q)}": percentile(ordered, q) for q in (0.5, 0.95, 0.99)}
+    return {"n": len(ordered), **quantiles, "max": round(ordered[-1], 1)}
 
 
 def parse(url: str, text: str) -> float:
